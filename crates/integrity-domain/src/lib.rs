@@ -1,0 +1,13 @@
+//! Integrity's domain: the types and rules of locate tickets, with no I/O.
+//!
+//! Everything here is pure: the store persists these types, the API renders
+//! them, and both rely on the checks made here when values are built.
+
+pub mod account;
+pub mod custom_field;
+pub mod errors;
+pub mod manifest;
+pub mod ticket;
+pub mod time;
+
+pub use errors::ValidationErrors;
