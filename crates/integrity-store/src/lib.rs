@@ -1,1 +1,88 @@
+//! Integrity's storage: one [`Store`] over SQLite (the default) or
+//! PostgreSQL (to run several server processes on one database).
+//!
+//! Every method takes the account it works in; no query reads or writes
+//! across accounts.
 
+mod catalog;
+mod conn;
+mod error;
+mod open;
+mod provision;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tickets;
+pub mod tokens;
+mod users;
+
+pub use catalog::{CallCenter, CustomField, ResponseCode};
+pub use error::StoreError;
+pub use open::{Backend, DatabaseUrl};
+pub use provision::ApplyReport;
+pub use tickets::{IntakeOutcome, TicketCursor, TicketFilter, TicketPage};
+pub use users::Principal;
+
+use conn::Conn;
+use sqlx::{PgPool, SqlitePool};
+
+/// The account a request or command works in. Only the store and the
+/// authentication step create one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AccountId(pub i64);
+
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+#[derive(Clone)]
+enum Db {
+    /// SQLite allows one writer at a time: writes go through a pool of one
+    /// connection, so they queue in the process instead of failing with
+    /// `SQLITE_BUSY`; reads use their own pool and run beside it (WAL).
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+impl Store {
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection for reads.
+    async fn read(&self) -> Result<Conn, StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite { readers, .. } => Conn::Sqlite(readers.acquire().await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, which
+    /// takes the write lock at once: a deferred transaction that reads first
+    /// and writes later can fail midway when another process holds the lock.
+    async fn write(&self) -> Result<Conn, StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite { writer, .. } => {
+                Conn::SqliteTx(writer.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Db::Postgres(pool) => Conn::PostgresTx(pool.begin().await?),
+        })
+    }
+
+    /// Closes the pools, waiting for connections in use.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite { writer, readers } => {
+                writer.close().await;
+                readers.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}

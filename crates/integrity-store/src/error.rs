@@ -1,0 +1,35 @@
+use integrity_domain::ValidationErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request breaks a rule that needs the database to check.
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("not found")]
+    NotFound,
+    /// A concurrent change won a race that retrying did not resolve.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("unsupported database URL: {0}")]
+    UnsupportedUrl(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// Stored data that cannot be read back: a bug or a damaged database.
+    #[error("corrupt {what}: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+}
+
+impl From<ValidationErrors> for StoreError {
+    fn from(errors: ValidationErrors) -> Self {
+        StoreError::Invalid(errors)
+    }
+}
+
+pub(crate) fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
+    move |e| StoreError::Corrupt {
+        what,
+        detail: e.to_string(),
+    }
+}

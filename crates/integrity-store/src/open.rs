@@ -1,0 +1,154 @@
+//! Opening a database from its URL, and migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::{Db, Store, StoreError};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL the store understands: `sqlite://PATH` or
+/// `postgres://…` (also `postgresql://…`). Anything else is refused rather
+/// than guessed at, so a typo never creates a stray database file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    url: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<DatabaseUrl, StoreError> {
+        let refuse = |why: &str| {
+            StoreError::UnsupportedUrl(format!(
+                "{url:?}: {why}; expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE"
+            ))
+        };
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.starts_with(':') {
+                return Err(refuse("an SQLite URL needs a file path"));
+            }
+            return Ok(DatabaseUrl {
+                backend: Backend::Sqlite,
+                url: url.to_string(),
+            });
+        }
+        if let Some(rest) = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+        {
+            if rest.is_empty() {
+                return Err(refuse("a PostgreSQL URL needs a host"));
+            }
+            return Ok(DatabaseUrl {
+                backend: Backend::Postgres,
+                url: url.to_string(),
+            });
+        }
+        Err(refuse("unknown scheme"))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Store {
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        let db = match url.backend {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(&url.url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: an acknowledged write survives a power cut, not
+                    // only a crash of the process.
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options.clone())
+                    .await?;
+                let readers = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await?;
+                Db::Sqlite { writer, readers }
+            }
+            Backend::Postgres => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(&url.url)
+                    .await?,
+            ),
+        };
+        Ok(Store { db })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_sqlite_and_postgres_urls_only() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://integrity.db")
+                .unwrap()
+                .backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u:p@localhost/db")
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://localhost/db")
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+        for bad in [
+            "mysql://localhost/db",
+            "integrity.db",
+            "sqlite://",
+            "sqlite://:memory:",
+            "",
+        ] {
+            let e = DatabaseUrl::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("expected sqlite://PATH"), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Tickets: intake (new tickets and new versions), reading one, listing.
+
+mod load;
+
+use integrity_domain::errors::ValidationErrors;
+use integrity_domain::ticket::{Ticket, TicketIntake, TicketStatus};
+use integrity_domain::time::{now_millis, Millis};
+
+use crate::conn::{query, Conn, Query};
+use crate::{AccountId, Store, StoreError};
+
+/// What an intake did with the ticket it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeOutcome {
+    /// The call center's ticket number was new.
+    Created,
+    /// The number was known and the content differed: `version_number` + 1,
+    /// the earlier content kept in the history.
+    NewVersion,
+    /// The same content again (a retransmission): nothing changed.
+    Unchanged,
+}
+
+/// Filters of `GET /tickets`; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub status: Option<TicketStatus>,
+    pub call_center_id: Option<i64>,
+    /// Matches the primary or any additional service area.
+    pub service_area: Option<String>,
+    pub updated_since: Option<Millis>,
+    /// A ticket number or words of the ticket's text (case-insensitive).
+    pub q: Option<String>,
+    pub per_page: u32,
+    pub after: Option<TicketCursor>,
+}
+
+/// Position in the newest-change-first order: the last ticket of a page.
+/// Keyset pagination stays correct while tickets change: a page never
+/// repeats or skips a ticket that did not change meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketCursor {
+    pub updated_at: Millis,
+    pub id: i64,
+}
+
+impl TicketCursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.updated_at, self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<TicketCursor> {
+        let (updated_at, id) = text.split_once('_')?;
+        Some(TicketCursor {
+            updated_at: updated_at.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketPage {
+    pub tickets: Vec<Ticket>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<TicketCursor>,
+}
+
+/// Attempts at an intake that lost a race to a concurrent one for the same
+/// ticket number (PostgreSQL; SQLite serialises writers).
+const INTAKE_ATTEMPTS: usize = 5;
+
+impl Store {
+    pub async fn intake_ticket(
+        &self,
+        account: AccountId,
+        intake: &TicketIntake,
+        actor: Option<i64>,
+    ) -> Result<(IntakeOutcome, Ticket), StoreError> {
+        let mut tx = self.write().await?;
+        let center: Option<(i64,)> = tx
+            .fetch_optional(query!(
+                "SELECT id FROM call_centers WHERE account_id = $1 AND id = $2",
+                account.0,
+                intake.call_center_id
+            ))
+            .await?;
+        if center.is_none() {
+            return Err(ValidationErrors::single("call_center", "must exist").into());
+        }
+        let content = serde_json::to_string(&intake.content)
+            .map_err(crate::error::corrupt("ticket content"))?;
+        for _ in 0..INTAKE_ATTEMPTS {
+            if let Some((outcome, id)) =
+                try_intake(&mut tx, account, intake, &content, actor).await?
+            {
+                let ticket = load::ticket_by_id(&mut tx, account, id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                tx.commit().await?;
+                return Ok((outcome, ticket));
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "ticket {} kept changing during intake",
+            intake.content.ticket_number
+        )))
+    }
+
+    pub async fn ticket_by_number(
+        &self,
+        account: AccountId,
+        call_center_id: i64,
+        number: &str,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let mut conn = self.read().await?;
+        load::ticket_by_number(&mut conn, account, call_center_id, number).await
+    }
+
+    pub async fn tickets(
+        &self,
+        account: AccountId,
+        filter: &TicketFilter,
+    ) -> Result<TicketPage, StoreError> {
+        let mut conn = self.read().await?;
+        let mut q = Query::new(load::TICKET_SELECT);
+        let p = q.arg(account.0);
+        q.push(&format!(" WHERE t.account_id = {p}"));
+        if let Some(status) = filter.status {
+            push_condition(&mut q, "t.status =", status.as_str().into());
+        }
+        if let Some(center) = filter.call_center_id {
+            push_condition(&mut q, "t.call_center_id =", center.into());
+        }
+        if let Some(since) = filter.updated_since {
+            push_condition(&mut q, "t.updated_at >=", since.into());
+        }
+        if let Some(text) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            let p = q.arg(pattern);
+            q.push(&format!(" AND t.search_text LIKE {p} ESCAPE '\\'"));
+        }
+        if let Some(area) = &filter.service_area {
+            let p = q.arg(area.as_str());
+            q.push(&format!(
+                " AND EXISTS (SELECT 1 FROM ticket_service_areas s
+                   WHERE s.account_id = t.account_id AND s.ticket_id = t.id AND s.code = {p})"
+            ));
+        }
+        if let Some(after) = filter.after {
+            let u = q.arg(after.updated_at);
+            let i = q.arg(after.id);
+            q.push(&format!(
+                " AND (t.updated_at < {u} OR (t.updated_at = {u} AND t.id < {i}))"
+            ));
+        }
+        let per_page = filter.per_page.max(1);
+        let limit = q.arg(i64::from(per_page) + 1);
+        q.push(&format!(
+            " ORDER BY t.updated_at DESC, t.id DESC LIMIT {limit}"
+        ));
+        let mut rows: Vec<load::TicketRow> = conn.fetch_all(q).await?;
+        let more = rows.len() > per_page as usize;
+        rows.truncate(per_page as usize);
+        let next = more
+            .then(|| {
+                rows.last().map(|r| TicketCursor {
+                    updated_at: r.updated_at,
+                    id: r.id,
+                })
+            })
+            .flatten();
+        let tickets = load::assemble(&mut conn, account, rows).await?;
+        Ok(TicketPage { tickets, next })
+    }
+}
+
+/// Appends ` AND <column_op> $n`.
+fn push_condition(q: &mut Query, column_op: &str, arg: crate::conn::Arg) {
+    let p = q.arg(arg);
+    q.push(&format!(" AND {column_op} {p}"));
+}
+
+/// One attempt; `None` when a concurrent intake of the same number got in
+/// between and the caller should look again.
+async fn try_intake(
+    tx: &mut Conn,
+    account: AccountId,
+    intake: &TicketIntake,
+    content: &str,
+    actor: Option<i64>,
+) -> Result<Option<(IntakeOutcome, i64)>, StoreError> {
+    let now = now_millis();
+    let existing: Option<(i64, i64, String)> = tx
+        .fetch_optional(query!(
+            "SELECT id, version_number, content FROM tickets
+             WHERE account_id = $1 AND call_center_id = $2 AND ticket_number = $3",
+            account.0,
+            intake.call_center_id,
+            intake.content.ticket_number.as_str()
+        ))
+        .await?;
+    let search_text = intake.content.search_text();
+    match existing {
+        None => {
+            let inserted: Option<(i64,)> = tx
+                .fetch_optional(query!(
+                    "INSERT INTO tickets (account_id, call_center_id, ticket_number, version_number,
+                         status, content, search_text, created_at, updated_at)
+                     VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7)
+                     ON CONFLICT (account_id, call_center_id, ticket_number) DO NOTHING
+                     RETURNING id",
+                    account.0,
+                    intake.call_center_id,
+                    intake.content.ticket_number.as_str(),
+                    TicketStatus::Unassigned.as_str(),
+                    content,
+                    search_text,
+                    now
+                ))
+                .await?;
+            let Some((id,)) = inserted else {
+                return Ok(None);
+            };
+            replace_service_areas(tx, account, id, intake).await?;
+            record(
+                tx,
+                account,
+                id,
+                "created",
+                actor,
+                serde_json::json!({"version_number": 0}),
+                now,
+            )
+            .await?;
+            Ok(Some((IntakeOutcome::Created, id)))
+        }
+        Some((id, _, stored)) if stored == content => Ok(Some((IntakeOutcome::Unchanged, id))),
+        Some((id, version, stored)) => {
+            let changed = tx
+                .execute(query!(
+                    "UPDATE tickets SET content = $1, search_text = $2,
+                         version_number = version_number + 1, updated_at = $3
+                     WHERE account_id = $4 AND id = $5 AND version_number = $6",
+                    content,
+                    search_text,
+                    now,
+                    account.0,
+                    id,
+                    version
+                ))
+                .await?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            replace_service_areas(tx, account, id, intake).await?;
+            let previous: serde_json::Value =
+                serde_json::from_str(&stored).map_err(crate::error::corrupt("ticket content"))?;
+            let data = serde_json::json!({
+                "version_number": version + 1,
+                "previous_version_number": version,
+                "previous_content": previous,
+            });
+            record(tx, account, id, "new_version", actor, data, now).await?;
+            Ok(Some((IntakeOutcome::NewVersion, id)))
+        }
+    }
+}
+
+async fn replace_service_areas(
+    tx: &mut Conn,
+    account: AccountId,
+    ticket: i64,
+    intake: &TicketIntake,
+) -> Result<(), StoreError> {
+    tx.execute(query!(
+        "DELETE FROM ticket_service_areas WHERE account_id = $1 AND ticket_id = $2",
+        account.0,
+        ticket
+    ))
+    .await?;
+    for code in intake.content.service_areas() {
+        tx.execute(query!(
+            "INSERT INTO ticket_service_areas (account_id, ticket_id, code) VALUES ($1, $2, $3)",
+            account.0,
+            ticket,
+            code
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Appends to the ticket's history.
+pub(crate) async fn record(
+    tx: &mut Conn,
+    account: AccountId,
+    ticket: i64,
+    kind: &str,
+    actor: Option<i64>,
+    data: serde_json::Value,
+    at: Millis,
+) -> Result<(), StoreError> {
+    tx.execute(query!(
+        "INSERT INTO ticket_history (account_id, ticket_id, kind, actor_id, data, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        account.0,
+        ticket,
+        kind,
+        actor,
+        data.to_string(),
+        at
+    ))
+    .await?;
+    Ok(())
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let cursor = TicketCursor {
+            updated_at: 1_467_214_176_947,
+            id: 8915,
+        };
+        assert_eq!(TicketCursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(TicketCursor::decode("abc"), None);
+        assert_eq!(TicketCursor::decode("1_x"), None);
+    }
+
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+}

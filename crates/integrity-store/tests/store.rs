@@ -1,0 +1,219 @@
+//! The store's conformance suite: every test runs on SQLite and, when
+//! `INTEGRITY_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+use integrity_domain::manifest::Manifest;
+use integrity_domain::ticket::{parse_intake, TicketStatus};
+use integrity_store::{
+    test_on_both_backends, AccountId, IntakeOutcome, Store, StoreError, TicketFilter,
+};
+use serde_json::json;
+
+const TOKEN_A: &str = "acme-existing-key-0001";
+const TOKEN_B: &str = "other-existing-key-0002";
+
+fn manifest() -> serde_json::Value {
+    json!({"accounts": [
+        {"subdomain": "acme", "name": "Acme Locating", "plan": {"max_users": 3},
+         "users": [{"name": "Al Dente", "email": "Al@Example.com", "role": "admin", "api_tokens": [TOKEN_A]},
+                   {"name": "Vi Ewer", "email": "vi@example.com", "role": "viewer", "active": false,
+                    "api_tokens": ["inactive-user-key-0003"]}],
+         "call_centers": [
+            {"name": "Georgia 811", "state": "Georgia", "facilities": ["Gas", "Water"],
+             "service_areas": [{"code": "EXMPL01", "facilities": ["Gas"]}, {"code": "FOR01"}],
+             "response_codes": [
+                {"code": "1A", "description": "Marked.", "completes": true},
+                {"code": "10A", "description": "Large Projects", "ticket_types": ["Large Project"]}]},
+            {"name": "Texas 811", "state": "Texas", "facility_required": true, "facilities": ["Gas"],
+             "service_areas": [{"code": "TX01"}]}],
+         "custom_fields": [
+            {"name": "Site visit", "type_id": 7, "position": 0},
+            {"name": "Area", "type_id": 9, "call_center": "Georgia 811", "position": 1,
+             "options": [{"name": "North", "options": [{"name": "North-East"}]}, {"name": "South"}]}]},
+        {"subdomain": "other", "name": "Other Utility",
+         "users": [{"name": "Bo", "email": "bo@example.org", "role": "admin", "api_tokens": [TOKEN_B]}],
+         "call_centers": [{"name": "Georgia 811", "service_areas": [{"code": "EXMPL01"}]}]}
+    ]})
+}
+
+fn parse_manifest(value: &serde_json::Value) -> Manifest {
+    Manifest::from_json(&value.to_string()).expect("valid manifest")
+}
+
+async fn provisioned(store: &Store) -> (AccountId, AccountId) {
+    store
+        .apply(&parse_manifest(&manifest()))
+        .await
+        .expect("apply");
+    let acme = store.account_by_subdomain("acme").await.unwrap().unwrap();
+    let other = store.account_by_subdomain("other").await.unwrap().unwrap();
+    (acme, other)
+}
+
+async fn georgia(store: &Store, account: AccountId) -> i64 {
+    store.call_centers(account).await.unwrap()[0].id
+}
+
+fn ticket(center: i64, number: &str, remarks: &str) -> integrity_domain::ticket::TicketIntake {
+    parse_intake(json!({
+        "ticket_number": number, "call_center": {"id": center}, "remarks": remarks,
+        "service_area": "EXMPL01", "additional_service_areas": ["FOR01"],
+        "taken_at": "2016-06-29T15:26:47.000Z",
+    }))
+    .expect("valid ticket")
+}
+
+test_on_both_backends! {
+    async fn apply_is_idempotent_and_updates_changed_entries(db: &TestDatabase) {
+        let first = db.store.apply(&parse_manifest(&manifest())).await.unwrap();
+        assert!(first.created > 10, "{first:?}");
+        let again = db.store.apply(&parse_manifest(&manifest())).await.unwrap();
+        assert_eq!((again.created, again.updated), (0, 0), "{again:?}");
+
+        let mut changed = manifest();
+        changed["accounts"][0]["call_centers"][0]["response_codes"][0]["description"] = json!("Marked");
+        let report = db.store.apply(&parse_manifest(&changed)).await.unwrap();
+        assert_eq!((report.created, report.updated), (0, 1), "{report:?}");
+        let acme = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+        let centers = db.store.call_centers(acme).await.unwrap();
+        assert_eq!(centers[0].response_codes[0].description, "Marked");
+    }
+
+    async fn apply_is_all_or_nothing(db: &TestDatabase) {
+        let mut bad = manifest();
+        // The second account tries to install the first account's key.
+        bad["accounts"][1]["users"][0]["api_tokens"] = json!([TOKEN_A]);
+        let mut first_only = manifest();
+        first_only["accounts"].as_array_mut().unwrap().pop();
+        db.store.apply(&parse_manifest(&first_only)).await.unwrap();
+        bad["accounts"][0]["name"] = json!("Renamed");
+        let err = Manifest::from_json(&bad.to_string()).unwrap_err();
+        assert!(err.get("accounts[1].users[0].api_tokens[0]").is_some(), "{err}");
+
+        // Past the file's own checks, a key held in the database by another
+        // account is refused and the whole apply rolled back.
+        let mut sneaky = json!({"accounts": [
+            {"subdomain": "acme", "name": "Renamed"},
+            {"subdomain": "third", "name": "Third",
+             "users": [{"name": "T", "email": "t@example.net", "role": "admin", "api_tokens": [TOKEN_A]}]}]});
+        let err = db.store.apply(&parse_manifest(&sneaky)).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.get("accounts[1].users[0].api_tokens[0]").is_some()), "{err}");
+        assert!(db.store.account_by_subdomain("third").await.unwrap().is_none());
+        let acme = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+        let principal = db.store.authenticate(TOKEN_A).await.unwrap().unwrap();
+        assert_eq!(principal.account, acme);
+        sneaky["accounts"].as_array_mut().unwrap().pop();
+        db.store.apply(&parse_manifest(&sneaky)).await.unwrap();
+    }
+
+    async fn the_plan_limit_counts_users_already_there(db: &TestDatabase) {
+        provisioned(&db.store).await;
+        let more = json!({"accounts": [{"subdomain": "acme", "name": "Acme Locating", "plan": {"max_users": 2},
+            "users": [{"name": "Third", "email": "third@example.com", "role": "viewer"},
+                      {"name": "Fourth", "email": "fourth@example.com", "role": "viewer"}]}]});
+        let err = db.store.apply(&parse_manifest(&more)).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.get("accounts[0].users").is_some()), "{err}");
+    }
+
+    async fn keys_authenticate_their_user_only_while_active(db: &TestDatabase) {
+        let (acme, other) = provisioned(&db.store).await;
+        let al = db.store.authenticate(TOKEN_A).await.unwrap().unwrap();
+        assert_eq!((al.account, al.user_name.as_str(), al.subdomain.as_str()), (acme, "Al Dente", "acme"));
+        assert_eq!(db.store.authenticate(TOKEN_B).await.unwrap().unwrap().account, other);
+        assert!(db.store.authenticate("no-such-key-at-all").await.unwrap().is_none());
+        assert!(db.store.authenticate("inactive-user-key-0003").await.unwrap().is_none());
+    }
+
+    async fn call_centers_and_custom_fields_read_back_as_configured(db: &TestDatabase) {
+        let (acme, other) = provisioned(&db.store).await;
+        let centers = db.store.call_centers(acme).await.unwrap();
+        assert_eq!(centers.len(), 2);
+        assert_eq!(centers[0].name, "Georgia 811");
+        assert_eq!(centers[0].service_areas, ["EXMPL01", "FOR01"]);
+        assert_eq!(centers[0].facilities, ["Gas", "Water"]);
+        assert_eq!(centers[0].response_codes[1].ticket_types.as_deref(), Some(&["Large Project".to_string()][..]));
+        assert_eq!(centers[0].response_codes[0].ticket_types, None);
+        assert!(centers[1].facility_required);
+        assert_eq!(db.store.call_centers(other).await.unwrap().len(), 1);
+
+        let fields = db.store.custom_fields(acme).await.unwrap();
+        assert_eq!(fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["Site visit", "Area"]);
+        assert_eq!(fields[0].options, None);
+        let options = fields[1].options.as_ref().unwrap();
+        assert_eq!(options[0].name, "North");
+        assert_eq!(options[0].options[0].name, "North-East");
+        assert_eq!(fields[1].call_center.as_ref().unwrap().name, "Georgia 811");
+        assert!(db.store.custom_fields(other).await.unwrap().is_empty());
+    }
+
+    async fn intake_creates_versions_and_ignores_retransmissions(db: &TestDatabase) {
+        let (acme, _) = provisioned(&db.store).await;
+        let center = georgia(&db.store, acme).await;
+        let (outcome, created) = db.store.intake_ticket(acme, &ticket(center, "T-1", "first"), None).await.unwrap();
+        assert_eq!(outcome, IntakeOutcome::Created);
+        assert_eq!((created.version_number, created.status), (0, TicketStatus::Unassigned));
+        assert_eq!(created.custom_fields.len(), 2, "common and Georgia's own field");
+        assert_eq!(created.response_status, "not_available");
+
+        let (outcome, same) = db.store.intake_ticket(acme, &ticket(center, "T-1", "first"), None).await.unwrap();
+        assert_eq!(outcome, IntakeOutcome::Unchanged);
+        assert_eq!(same, created);
+
+        let (outcome, revised) = db.store.intake_ticket(acme, &ticket(center, "T-1", "second"), None).await.unwrap();
+        assert_eq!(outcome, IntakeOutcome::NewVersion);
+        assert_eq!((revised.id, revised.version_number), (created.id, 1));
+        assert_eq!(revised.content.remarks.as_deref(), Some("second"));
+        assert!(revised.updated_at >= created.updated_at);
+
+        let read = db.store.ticket_by_number(acme, center, "T-1").await.unwrap().unwrap();
+        assert_eq!(read, revised);
+    }
+
+    async fn intake_refuses_a_call_center_of_another_account(db: &TestDatabase) {
+        let (acme, other) = provisioned(&db.store).await;
+        let foreign_center = georgia(&db.store, other).await;
+        let err = db.store.intake_ticket(acme, &ticket(foreign_center, "T-1", ""), None).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.get("call_center").is_some()), "{err}");
+    }
+
+    async fn tickets_are_invisible_to_other_accounts(db: &TestDatabase) {
+        let (acme, other) = provisioned(&db.store).await;
+        let center = georgia(&db.store, acme).await;
+        db.store.intake_ticket(acme, &ticket(center, "SECRET-1", "private"), None).await.unwrap();
+        assert!(db.store.ticket_by_number(other, center, "SECRET-1").await.unwrap().is_none());
+        let page = db.store.tickets(other, &TicketFilter { per_page: 50, ..Default::default() }).await.unwrap();
+        assert!(page.tickets.is_empty());
+    }
+
+    async fn listing_filters_and_pages_newest_change_first(db: &TestDatabase) {
+        let (acme, _) = provisioned(&db.store).await;
+        let center = georgia(&db.store, acme).await;
+        for i in 0..7 {
+            db.store.intake_ticket(acme, &ticket(center, &format!("N-{i}"), "dig near the OAK tree"), None).await.unwrap();
+        }
+        let mut other_area = ticket(center, "N-x", "pool");
+        other_area.content.service_area = Some("ELSEWHERE".into());
+        other_area.content.additional_service_areas.clear();
+        db.store.intake_ticket(acme, &other_area, None).await.unwrap();
+
+        let mut seen = Vec::new();
+        let mut filter = TicketFilter { per_page: 3, q: Some("oak".into()), ..Default::default() };
+        loop {
+            let page = db.store.tickets(acme, &filter).await.unwrap();
+            seen.extend(page.tickets.iter().map(|t| t.content.ticket_number.clone()));
+            match page.next {
+                Some(next) => filter.after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["N-6", "N-5", "N-4", "N-3", "N-2", "N-1", "N-0"]);
+
+        let by_area = TicketFilter { per_page: 50, service_area: Some("FOR01".into()), ..Default::default() };
+        assert_eq!(db.store.tickets(acme, &by_area).await.unwrap().tickets.len(), 7);
+        let by_number = TicketFilter { per_page: 50, q: Some("n-x".into()), ..Default::default() };
+        assert_eq!(db.store.tickets(acme, &by_number).await.unwrap().tickets.len(), 1);
+        let closed = TicketFilter { per_page: 50, status: Some(TicketStatus::Closed), ..Default::default() };
+        assert!(db.store.tickets(acme, &closed).await.unwrap().tickets.is_empty());
+        let wildcard = TicketFilter { per_page: 50, q: Some("%".into()), ..Default::default() };
+        assert!(db.store.tickets(acme, &wildcard).await.unwrap().tickets.is_empty());
+    }
+}
