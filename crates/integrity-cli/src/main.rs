@@ -1,1 +1,116 @@
-fn main() {}
+//! The `integrity` command: argument parsing and wiring only.
+
+mod demo;
+mod import;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use integrity_domain::manifest::Manifest;
+use integrity_store::{DatabaseUrl, Store, StoreError};
+
+#[derive(Parser)]
+#[command(name = "integrity", version, about = "A server for 811 locate tickets")]
+struct Cli {
+    /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+    #[arg(
+        long,
+        global = true,
+        env = "INTEGRITY_DATABASE_URL",
+        default_value = "sqlite://integrity.db"
+    )]
+    database: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Bring the database schema up to date (serve does this on start too).
+    Migrate,
+    /// Create or update accounts, users, call centers and custom fields from
+    /// a JSON manifest; applying the same file again changes nothing.
+    Apply {
+        /// The manifest (see docs/provisioning.md).
+        file: PathBuf,
+    },
+    /// Take in tickets from JSON Lines, one ticket per line.
+    Import(import::ImportArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let url = DatabaseUrl::parse(&cli.database)?;
+    match cli.command {
+        Command::Serve(args) => serve::run(&url, args).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate => {
+            Store::open(&url).await.context("migrating the database")?;
+            println!("database is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Apply { file } => apply(&url, &file).await,
+        Command::Import(args) => import::run(&url, args).await,
+    }
+}
+
+async fn apply(url: &DatabaseUrl, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let manifest = match Manifest::from_json(&text) {
+        Ok(manifest) => manifest,
+        Err(errors) => return Ok(report_invalid(file, &errors)),
+    };
+    let store = Store::open(url).await?;
+    match store.apply(&manifest).await {
+        Ok(report) => {
+            println!(
+                "applied {}: {} created, {} updated, {} unchanged",
+                file.display(),
+                report.created,
+                report.updated,
+                report.unchanged
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(StoreError::Invalid(errors)) => Ok(report_invalid(file, &errors)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn report_invalid(file: &std::path::Path, errors: &integrity_domain::ValidationErrors) -> ExitCode {
+    eprintln!("{} was not applied; nothing changed:", file.display());
+    for line in errors.to_string().split("; ") {
+        eprintln!("  {line}");
+    }
+    ExitCode::FAILURE
+}

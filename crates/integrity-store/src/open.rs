@@ -64,6 +64,27 @@ impl DatabaseUrl {
     pub fn as_str(&self) -> &str {
         &self.url
     }
+
+    /// The URL with any password replaced, for logs and messages.
+    pub fn redacted(&self) -> String {
+        let Some(scheme_end) = self.url.find("://").map(|i| i + 3) else {
+            return self.url.clone();
+        };
+        let rest = &self.url[scheme_end..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        match rest[..authority_end].rfind('@') {
+            Some(at) => match rest[..at].find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &self.url[..scheme_end],
+                    &rest[..colon],
+                    &rest[at..]
+                ),
+                None => self.url.clone(),
+            },
+            None => self.url.clone(),
+        }
+    }
 }
 
 impl Store {
@@ -139,6 +160,12 @@ mod tests {
                 .unwrap()
                 .backend(),
             Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u:secret@localhost/db")
+                .unwrap()
+                .redacted(),
+            "postgres://u:***@localhost/db"
         );
         for bad in [
             "mysql://localhost/db",

@@ -1,0 +1,76 @@
+//! Request bodies: UTF-8 JSON of at most [`MAX_BODY_BYTES`], with the
+//! resource under a root key (`{"ticket": {…}}`). Every failure is answered
+//! in the API's error shape instead of axum's plain-text rejections.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use crate::{ApiError, AppState, MAX_BODY_BYTES};
+
+/// A JSON body, or `None` when the request had none (some endpoints take an
+/// optional body).
+#[derive(Debug)]
+pub struct JsonBody(pub Option<serde_json::Value>);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &AppState) -> Result<Self, ApiError> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let bytes = read_limited(req.into_body()).await?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("request body is not valid UTF-8: {e}")))?;
+        if text.trim().is_empty() {
+            return Ok(JsonBody(None));
+        }
+        serde_json::from_str(text)
+            .map(|value| JsonBody(Some(value)))
+            .map_err(|e| ApiError::BadRequest(format!("request body is not valid JSON: {e}")))
+    }
+}
+
+async fn read_limited(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::PayloadTooLarge),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "could not read the request body: {e}"
+        ))),
+    }
+}
+
+impl JsonBody {
+    /// The value under `key`, which must be present and not null (Rails'
+    /// "param is missing" is a 400).
+    pub fn require(self, key: &str) -> Result<serde_json::Value, ApiError> {
+        self.optional(key)?.ok_or_else(|| missing(key))
+    }
+
+    /// The value under `key` when there is a body at all; a body without the
+    /// key is still a 400.
+    pub fn optional(self, key: &str) -> Result<Option<serde_json::Value>, ApiError> {
+        let Some(value) = self.0 else { return Ok(None) };
+        match value {
+            serde_json::Value::Object(mut map) => match map.remove(key) {
+                Some(serde_json::Value::Null) | None => Err(missing(key)),
+                Some(inner) => Ok(Some(inner)),
+            },
+            _ => Err(ApiError::BadRequest(format!(
+                "request body must be a JSON object with the key {key:?}"
+            ))),
+        }
+    }
+}
+
+fn missing(key: &str) -> ApiError {
+    ApiError::BadRequest(format!("param is missing or the value is empty: {key}"))
+}

@@ -1,0 +1,173 @@
+//! Response bodies, in the documented shapes. Domain and store types are
+//! turned into these explicitly, so a change inside never leaks out.
+
+use integrity_domain::custom_field::OptionNode;
+use integrity_domain::ticket::{
+    Excavator, NamedRef, Ticket, TicketFieldValue, TicketResponse, Work,
+};
+use integrity_domain::time::format_millis;
+use integrity_store::{CallCenter, CustomField};
+use serde::Serialize;
+
+#[derive(Serialize)]
+pub struct CallCenterOut<'a> {
+    id: i64,
+    name: &'a str,
+    state: Option<&'a str>,
+    enabled: bool,
+    service_areas: &'a [String],
+    facilities: &'a [String],
+    response_codes: Vec<ResponseCodeOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ResponseCodeOut<'a> {
+    code: &'a str,
+    description: &'a str,
+    ticket_types: Option<&'a [String]>,
+}
+
+impl<'a> From<&'a CallCenter> for CallCenterOut<'a> {
+    fn from(c: &'a CallCenter) -> Self {
+        CallCenterOut {
+            id: c.id,
+            name: &c.name,
+            state: c.state.as_deref(),
+            enabled: c.enabled,
+            service_areas: &c.service_areas,
+            facilities: &c.facilities,
+            response_codes: c
+                .response_codes
+                .iter()
+                .map(|r| ResponseCodeOut {
+                    code: &r.code,
+                    description: &r.description,
+                    ticket_types: r.ticket_types.as_deref(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CustomFieldOut<'a> {
+    id: i64,
+    type_id: i64,
+    name: &'a str,
+    required: bool,
+    call_center: Option<&'a NamedRef>,
+    position: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<&'a [OptionNode]>,
+}
+
+impl<'a> From<&'a CustomField> for CustomFieldOut<'a> {
+    fn from(f: &'a CustomField) -> Self {
+        CustomFieldOut {
+            id: f.id,
+            type_id: f.type_id,
+            name: &f.name,
+            required: f.required,
+            call_center: f.call_center.as_ref(),
+            position: f.position,
+            options: f.options.as_deref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct TicketOut<'a> {
+    id: i64,
+    ticket_number: &'a str,
+    reference_ticket_number: Option<&'a str>,
+    version_number: i64,
+    sequence_number: Option<i64>,
+    ticket_type: Option<&'a str>,
+    ticket_action: Option<&'a str>,
+    ticket_source: Option<&'a str>,
+    service_area: Option<&'a str>,
+    additional_service_areas: &'a [String],
+    status: &'static str,
+    created_at: String,
+    updated_at: String,
+    closed_at: Option<String>,
+    taken_at: Option<String>,
+    work_start_at: Option<String>,
+    response_due_at: Option<String>,
+    remarks: Option<&'a str>,
+    response_status: &'static str,
+    excavator: &'a Excavator,
+    work: &'a Work,
+    assignee: Option<&'a NamedRef>,
+    custom_fields: &'a [TicketFieldValue],
+    ticket_responses: Vec<TicketResponseOut<'a>>,
+    call_center: &'a NamedRef,
+    lat: Option<f64>,
+    lng: Option<f64>,
+}
+
+impl<'a> From<&'a Ticket> for TicketOut<'a> {
+    fn from(t: &'a Ticket) -> Self {
+        let c = &t.content;
+        TicketOut {
+            id: t.id,
+            ticket_number: &c.ticket_number,
+            reference_ticket_number: c.reference_ticket_number.as_deref(),
+            version_number: t.version_number,
+            sequence_number: c.sequence_number,
+            ticket_type: c.ticket_type.as_deref(),
+            ticket_action: c.ticket_action.as_deref(),
+            ticket_source: c.ticket_source.as_deref(),
+            service_area: c.service_area.as_deref(),
+            additional_service_areas: &c.additional_service_areas,
+            status: t.status.as_str(),
+            created_at: format_millis(t.created_at),
+            updated_at: format_millis(t.updated_at),
+            closed_at: t.closed_at.map(format_millis),
+            taken_at: c.taken_at.map(format_millis),
+            work_start_at: c.work_start_at.map(format_millis),
+            response_due_at: c.response_due_at.map(format_millis),
+            remarks: c.remarks.as_deref(),
+            response_status: t.response_status,
+            excavator: &c.excavator,
+            work: &c.work,
+            assignee: t.assignee.as_ref(),
+            custom_fields: &t.custom_fields,
+            ticket_responses: t.responses.iter().map(TicketResponseOut::from).collect(),
+            call_center: &t.call_center,
+            lat: c.lat,
+            lng: c.lng,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct TicketResponseOut<'a> {
+    id: i64,
+    service_area: &'a str,
+    facility: Option<&'a str>,
+    code: &'a str,
+    comment: &'a str,
+    status: &'static str,
+    created_at: String,
+    updated_at: String,
+    responded_at: Option<String>,
+    respondent: Option<&'a NamedRef>,
+}
+
+impl<'a> From<&'a TicketResponse> for TicketResponseOut<'a> {
+    fn from(r: &'a TicketResponse) -> Self {
+        TicketResponseOut {
+            id: r.id,
+            service_area: &r.service_area,
+            facility: r.facility.as_deref(),
+            code: &r.code,
+            comment: &r.comment,
+            status: r.status.as_str(),
+            created_at: format_millis(r.created_at),
+            updated_at: format_millis(r.updated_at),
+            responded_at: r.responded_at.map(format_millis),
+            respondent: r.respondent.as_ref(),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Routes, one module per resource.
+
+mod catalog;
+mod health;
+mod tickets;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::AppState;
+
+/// Every route under `prefix` (`""` or the original product's path).
+pub(crate) fn all(prefix: &str) -> Router<AppState> {
+    let ticket = format!("{prefix}/tickets/by_center/{{call_center_id}}/by_number/{{number}}");
+    Router::new()
+        .route(&format!("{prefix}/healthz"), get(health::healthz))
+        .route(
+            &format!("{prefix}/call_centers"),
+            get(catalog::call_centers),
+        )
+        .route(
+            &format!("{prefix}/custom_fields"),
+            get(catalog::custom_fields),
+        )
+        .route(
+            &format!("{prefix}/tickets"),
+            get(tickets::list).post(tickets::intake),
+        )
+        .route(&ticket, get(tickets::show))
+}

@@ -1,0 +1,148 @@
+//! Tickets: read one, list and search, take one in.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use integrity_domain::errors::msg;
+use integrity_domain::ticket::{parse_intake, TicketStatus};
+use integrity_domain::time::parse_timestamp;
+use integrity_domain::ValidationErrors;
+use integrity_store::{IntakeOutcome, TicketCursor, TicketFilter};
+
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::out::TicketOut;
+use crate::{ApiError, AppState};
+
+pub const DEFAULT_PER_PAGE: u32 = 50;
+pub const MAX_PER_PAGE: u32 = 500;
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((call_center_id, number)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    // A call center id that is not a number names nothing: 404, as for any
+    // other id this account does not have.
+    let call_center_id: i64 = call_center_id.parse().map_err(|_| ApiError::NotFound)?;
+    let ticket = state
+        .store
+        .ticket_by_number(caller.account, call_center_id, &number)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(TicketOut::from(&ticket)).into_response())
+}
+
+pub(crate) async fn intake(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let intake = parse_intake(body.require("ticket")?).map_err(ApiError::Invalid)?;
+    let (outcome, ticket) = state
+        .store
+        .intake_ticket(caller.account, &intake, Some(caller.user_id))
+        .await?;
+    let status = match outcome {
+        IntakeOutcome::Created => StatusCode::CREATED,
+        IntakeOutcome::NewVersion | IntakeOutcome::Unchanged => StatusCode::OK,
+    };
+    Ok((status, Json(TicketOut::from(&ticket))).into_response())
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = parse_params(query.as_deref().unwrap_or(""))?;
+    let filter = filter_from(&params)?;
+    let page = state.store.tickets(caller.account, &filter).await?;
+    let body: Vec<TicketOut> = page.tickets.iter().map(TicketOut::from).collect();
+    let mut response = Json(body).into_response();
+    if let Some(next) = page.next {
+        let link = next_link(uri.path(), &params, &next.encode());
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+const FILTERS: [&str; 7] = [
+    "status",
+    "call_center_id",
+    "service_area",
+    "updated_since",
+    "q",
+    "per_page",
+    "page",
+];
+
+fn parse_params(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
+    let mut errors = ValidationErrors::new();
+    for (key, _) in &params {
+        if !FILTERS.contains(&key.as_str()) {
+            errors.add(
+                key.as_str(),
+                format!("is not a known parameter (known: {})", FILTERS.join(", ")),
+            );
+        }
+    }
+    errors.into_result(params).map_err(ApiError::Invalid)
+}
+
+fn filter_from(params: &[(String, String)]) -> Result<TicketFilter, ApiError> {
+    let mut errors = ValidationErrors::new();
+    let mut filter = TicketFilter {
+        per_page: DEFAULT_PER_PAGE,
+        ..Default::default()
+    };
+    for (key, value) in params {
+        match key.as_str() {
+            "status" => match TicketStatus::parse(value) {
+                Some(status) => filter.status = Some(status),
+                None => errors.add("status", msg::NOT_IN_LIST),
+            },
+            "call_center_id" => match value.parse() {
+                Ok(id) => filter.call_center_id = Some(id),
+                Err(_) => errors.add("call_center_id", "is not a number"),
+            },
+            "service_area" => filter.service_area = Some(value.clone()),
+            "updated_since" => match parse_timestamp(value) {
+                Some(at) => filter.updated_since = Some(at),
+                None => errors.add("updated_since", "is not an ISO 8601 timestamp"),
+            },
+            "q" => filter.q = Some(value.clone()),
+            "per_page" => match value.parse::<u32>() {
+                Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => filter.per_page = n,
+                _ => errors.add(
+                    "per_page",
+                    format!("must be an integer from 1 to {MAX_PER_PAGE}"),
+                ),
+            },
+            "page" => match TicketCursor::decode(value) {
+                Some(cursor) => filter.after = Some(cursor),
+                None => errors.add("page", "is invalid; use the Link header's next URL"),
+            },
+            _ => {}
+        }
+    }
+    errors.into_result(filter).map_err(ApiError::Invalid)
+}
+
+/// `<path?…&page=CURSOR>; rel="next"`, keeping the other parameters.
+fn next_link(path: &str, params: &[(String, String)], cursor: &str) -> String {
+    let mut kept: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(k, _)| k != "page")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    kept.push(("page", cursor));
+    let query = serde_urlencoded::to_string(kept).unwrap_or_default();
+    format!("<{path}?{query}>; rel=\"next\"")
+}

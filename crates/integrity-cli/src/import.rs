@@ -1,0 +1,147 @@
+//! `integrity import`: tickets from JSON Lines, one per line.
+//!
+//! Each line is a ticket in the API's shape, bare or under a `ticket` key.
+//! The call center is named by `{"id": N}` or, more handily for files, by
+//! `{"name": "Georgia 811"}`. A bad line is reported by number and reason
+//! and the rest are still taken in; intake is idempotent, so a file can be
+//! imported again safely.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use integrity_domain::ticket::parse_intake;
+use integrity_store::{DatabaseUrl, IntakeOutcome, Store, StoreError};
+use serde_json::Value;
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// Subdomain of the account the tickets belong to.
+    #[arg(long)]
+    account: String,
+    /// JSON Lines file, or `-` for standard input.
+    file: PathBuf,
+}
+
+#[derive(Default)]
+struct Summary {
+    created: u64,
+    new_versions: u64,
+    unchanged: u64,
+    rejected: u64,
+}
+
+pub async fn run(url: &DatabaseUrl, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let store = Store::open(url).await?;
+    let account = store
+        .account_by_subdomain(&args.account)
+        .await?
+        .with_context(|| format!("no account with subdomain {:?}", args.account))?;
+    let centers: HashMap<String, i64> = store
+        .call_centers(account)
+        .await?
+        .into_iter()
+        .map(|c| (c.name, c.id))
+        .collect();
+
+    let (reader, size): (Box<dyn Read>, Option<u64>) = if args.file.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let file = std::fs::File::open(&args.file)
+            .with_context(|| format!("opening {}", args.file.display()))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
+    };
+    let progress = match size {
+        Some(bytes) => ProgressBar::new(bytes).with_style(
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner(),
+    };
+
+    let mut summary = Summary::default();
+    for (index, line) in BufReader::new(reader).lines().enumerate() {
+        let number = index + 1;
+        let line = line.with_context(|| format!("reading line {number}"))?;
+        progress.inc(line.len() as u64 + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        match import_line(&store, account, &centers, &line).await {
+            Ok(IntakeOutcome::Created) => summary.created += 1,
+            Ok(IntakeOutcome::NewVersion) => summary.new_versions += 1,
+            Ok(IntakeOutcome::Unchanged) => summary.unchanged += 1,
+            Err(LineError::Rejected(reason)) => {
+                summary.rejected += 1;
+                progress.suspend(|| eprintln!("line {number}: {reason}"));
+            }
+            Err(LineError::Store(e)) => return Err(e).with_context(|| format!("line {number}")),
+        }
+    }
+    progress.finish_and_clear();
+    println!(
+        "imported {}: {} created, {} new versions, {} unchanged, {} rejected",
+        args.file.display(),
+        summary.created,
+        summary.new_versions,
+        summary.unchanged,
+        summary.rejected
+    );
+    // Rejected lines make the exit status 2 so scripts notice them.
+    Ok(if summary.rejected > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+enum LineError {
+    Rejected(String),
+    Store(StoreError),
+}
+
+async fn import_line(
+    store: &Store,
+    account: integrity_store::AccountId,
+    centers: &HashMap<String, i64>,
+    line: &str,
+) -> Result<IntakeOutcome, LineError> {
+    let mut value: Value = serde_json::from_str(line)
+        .map_err(|e| LineError::Rejected(format!("not valid JSON: {e}")))?;
+    if let Some(inner) = value.as_object_mut().and_then(|o| o.remove("ticket")) {
+        value = inner;
+    }
+    resolve_call_center_name(&mut value, centers)?;
+    let intake = parse_intake(value).map_err(|e| LineError::Rejected(e.to_string()))?;
+    match store.intake_ticket(account, &intake, None).await {
+        Ok((outcome, _)) => Ok(outcome),
+        Err(StoreError::Invalid(e)) => Err(LineError::Rejected(e.to_string())),
+        Err(e) => Err(LineError::Store(e)),
+    }
+}
+
+/// Turns `"call_center": {"name": "…"}` into the id the intake expects.
+fn resolve_call_center_name(
+    value: &mut Value,
+    centers: &HashMap<String, i64>,
+) -> Result<(), LineError> {
+    let Some(center) = value.get_mut("call_center").and_then(Value::as_object_mut) else {
+        return Ok(());
+    };
+    if center.contains_key("id") {
+        return Ok(());
+    }
+    if let Some(name) = center.get("name").and_then(Value::as_str) {
+        let id = centers.get(name).ok_or_else(|| {
+            LineError::Rejected(format!(
+                "call_center {name:?} is not a call center of this account"
+            ))
+        })?;
+        center.insert("id".into(), Value::from(*id));
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The `integrity` binary end to end: database URLs, apply, import. The
+//! storage-touching tests run on SQLite and, when configured, PostgreSQL.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use integrity_store::test_on_both_backends;
+use integrity_store::TicketFilter;
+
+fn integrity(database: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_integrity"))
+        .arg("--database")
+        .arg(database)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run integrity");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("integrity output")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const MANIFEST: &str = r#"{"accounts": [{"subdomain": "acme", "name": "Acme Locating",
+  "users": [{"name": "Al Dente", "email": "al@example.com", "role": "admin", "api_tokens": ["acme-existing-key-0001"]}],
+  "call_centers": [{"name": "Georgia 811", "facilities": ["Gas"], "service_areas": [{"code": "EXMPL01"}],
+                    "response_codes": [{"code": "1A", "description": "Marked.", "completes": true}]}]}]}"#;
+
+fn write_temp(contents: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(contents.as_bytes()).unwrap();
+    file
+}
+
+#[test]
+fn unsupported_database_urls_are_refused_with_a_clear_message() {
+    for url in ["mysql://localhost/db", "integrity.db", "sqlite://"] {
+        let out = integrity(url, &["migrate"], None);
+        assert!(!out.status.success(), "{url} was accepted");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("expected sqlite://PATH or postgres://"),
+            "{url}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_invalid_manifest_is_reported_by_path_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let bad = write_temp(&MANIFEST.replace(r#""role": "admin""#, r#""role": "owner""#));
+    let out = integrity(&db, &["apply", bad.path().to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("nothing changed") && stderr.contains("accounts[0].users[0].role"),
+        "{stderr}"
+    );
+}
+
+test_on_both_backends! {
+    async fn apply_twice_changes_nothing_the_second_time(db: &TestDatabase) {
+        let manifest = write_temp(MANIFEST);
+        let path = manifest.path().to_str().unwrap();
+        let first = integrity(db.url.as_str(), &["apply", path], None);
+        assert!(first.status.success(), "{}", text(&first.stderr));
+        assert!(text(&first.stdout).contains("0 updated"), "{}", text(&first.stdout));
+        let second = integrity(db.url.as_str(), &["apply", path], None);
+        assert!(second.status.success(), "{}", text(&second.stderr));
+        assert!(text(&second.stdout).contains("0 created, 0 updated"), "{}", text(&second.stdout));
+    }
+
+    async fn import_reports_bad_lines_and_takes_in_the_rest(db: &TestDatabase) {
+        let manifest = write_temp(MANIFEST);
+        assert!(integrity(db.url.as_str(), &["apply", manifest.path().to_str().unwrap()], None).status.success());
+        let lines = [
+            r#"{"ticket_number": "L-1", "call_center": {"name": "Georgia 811"}, "service_area": "EXMPL01"}"#,
+            r#"{"ticket_number": "L-2", "call_center": {"name": "Georgia 811"}, "taken_at": "someday"}"#,
+            r#"{"ticket": {"ticket_number": "L-3", "call_center": {"name": "Georgia 811"}}}"#,
+            "not json at all",
+            "",
+            r#"{"ticket_number": "L-5", "call_center": {"name": "Texas 811"}}"#,
+            r#"{"ticket_number": "L-1", "call_center": {"name": "Georgia 811"}, "service_area": "EXMPL01"}"#,
+        ]
+        .join("\n");
+        let file = write_temp(&lines);
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme", file.path().to_str().unwrap()], None);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(stderr.contains("line 2: taken_at"), "{stderr}");
+        assert!(stderr.contains("line 4: not valid JSON"), "{stderr}");
+        assert!(stderr.contains("line 6: call_center \"Texas 811\""), "{stderr}");
+        assert!(stdout.contains("2 created, 0 new versions, 1 unchanged, 3 rejected"), "{stdout}");
+
+        let account = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+        let page = db.store.tickets(account, &TicketFilter { per_page: 10, ..Default::default() }).await.unwrap();
+        let mut numbers: Vec<_> = page.tickets.iter().map(|t| t.content.ticket_number.clone()).collect();
+        numbers.sort();
+        assert_eq!(numbers, ["L-1", "L-3"]);
+    }
+
+    async fn import_reads_standard_input(db: &TestDatabase) {
+        let manifest = write_temp(MANIFEST);
+        assert!(integrity(db.url.as_str(), &["apply", manifest.path().to_str().unwrap()], None).status.success());
+        let input = r#"{"ticket_number": "S-1", "call_center": {"name": "Georgia 811"}}"#;
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "-"], Some(input));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("1 created"), "{}", text(&out.stdout));
+        let missing = integrity(db.url.as_str(), &["import", "--account", "nobody", "-"], Some(input));
+        assert!(!missing.status.success());
+        assert!(text(&missing.stderr).contains("no account with subdomain \"nobody\""), "{}", text(&missing.stderr));
+    }
+}
