@@ -32,9 +32,25 @@ impl FromRequest<AppState> for JsonBody {
         if text.trim().is_empty() {
             return Ok(JsonBody(None));
         }
-        serde_json::from_str(text)
-            .map(|value| JsonBody(Some(value)))
-            .map_err(|e| ApiError::BadRequest(format!("request body is not valid JSON: {e}")))
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| ApiError::BadRequest(format!("request body is not valid JSON: {e}")))?;
+        if holds_nul(&value) {
+            // PostgreSQL text cannot hold U+0000, and no field has a use for it.
+            return Err(ApiError::BadRequest(
+                "request body contains the character U+0000 (\\u0000), which no field accepts"
+                    .into(),
+            ));
+        }
+        Ok(JsonBody(Some(value)))
+    }
+}
+
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }
 

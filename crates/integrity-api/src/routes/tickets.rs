@@ -26,6 +26,9 @@ pub(crate) async fn show(
     // A call center id that is not a number names nothing: 404, as for any
     // other id this account does not have.
     let call_center_id: i64 = call_center_id.parse().map_err(|_| ApiError::NotFound)?;
+    if number.contains('\0') {
+        return Err(ApiError::NotFound);
+    }
     let ticket = state
         .store
         .ticket_by_number(caller.account, call_center_id, &number)
@@ -85,7 +88,10 @@ fn parse_params(query: &str) -> Result<Vec<(String, String)>, ApiError> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query)
         .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
     let mut errors = ValidationErrors::new();
-    for (key, _) in &params {
+    for (key, value) in &params {
+        if value.contains('\0') {
+            errors.add(key.as_str(), msg::INVALID);
+        }
         if !FILTERS.contains(&key.as_str()) {
             errors.add(
                 key.as_str(),

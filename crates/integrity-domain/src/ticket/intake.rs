@@ -74,6 +74,17 @@ struct IntakeDocument {
 /// Reads the value under the request's `ticket` key. Errors name the field
 /// (`taken_at`, `excavator.contact.email`, `work.area`, …).
 pub fn parse_intake(value: serde_json::Value) -> Result<TicketIntake, ValidationErrors> {
+    if let Some(path) = path_of_nul(&value, "") {
+        let key = if path.is_empty() {
+            "ticket".to_string()
+        } else {
+            path
+        };
+        return Err(ValidationErrors::single(
+            key,
+            "must not contain the character U+0000",
+        ));
+    }
     let doc: IntakeDocument = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let key = if path == "." {
@@ -135,6 +146,32 @@ pub fn parse_intake(value: serde_json::Value) -> Result<TicketIntake, Validation
         call_center_id: doc.call_center.map_or(0, |c| c.id),
         content,
     })
+}
+
+/// The path of the first string holding U+0000, which PostgreSQL text
+/// cannot store and no ticket field has a use for.
+fn path_of_nul(value: &serde_json::Value, path: &str) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then(|| path.to_string()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| path_of_nul(item, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let clean = k.replace('\0', "");
+            let key = if path.is_empty() {
+                clean
+            } else {
+                format!("{path}.{clean}")
+            };
+            if k.contains('\0') {
+                Some(key)
+            } else {
+                path_of_nul(v, &key)
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn check_range(errors: &mut ValidationErrors, key: &str, value: Option<f64>, limit: f64) {
@@ -205,6 +242,11 @@ mod tests {
             e.get("excavator.contact.mail"),
             Some(&["unknown attribute `mail`".to_string()][..])
         );
+
+        let e = parse(json!({"ticket_number": "1", "call_center": {"id": 1}, "excavator": {"name": "a\u{0}b"}})).unwrap_err();
+        assert!(e.get("excavator.name").is_some(), "{e}");
+        let e = parse(json!({"ticket_number": "1", "call_center": {"id": 1}, "additional_service_areas": ["A", "\u{0}"]})).unwrap_err();
+        assert!(e.get("additional_service_areas[1]").is_some(), "{e}");
 
         let e = parse(json!({"ticket_number": "1"})).unwrap_err();
         assert_eq!(
