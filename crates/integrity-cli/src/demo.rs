@@ -55,7 +55,7 @@ pub async fn provision(store: &Store) -> anyhow::Result<Demo> {
         .await?;
     let mut created = 0;
     if existing.tickets.is_empty() {
-        let mut generator = Generator::new(0x811_6A_2026, now_millis());
+        let mut generator = Generator::new(811_2026, now_millis());
         for i in 0..TICKETS {
             let ticket = if i % 3 == 2 {
                 generator.texas(texas.id, i)

@@ -1,5 +1,6 @@
 //! Tickets: read one, list and search, take one in.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -21,10 +22,11 @@ pub const MAX_PER_PAGE: u32 = 500;
 pub(crate) async fn show(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((call_center_id, number)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    // A call center id that is not a number names nothing: 404, as for any
-    // other id this account does not have.
+    // A path that does not decode (invalid UTF-8) or a call center id that is
+    // not a number names nothing: 404, as for any id this account lacks.
+    let Path((call_center_id, number)) = path.map_err(|_| ApiError::NotFound)?;
     let call_center_id: i64 = call_center_id.parse().map_err(|_| ApiError::NotFound)?;
     if number.contains('\0') {
         return Err(ApiError::NotFound);
