@@ -4,6 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use integrity_domain::permission::Permission;
 use integrity_store::Principal;
 
 use crate::{ApiError, AppState};
@@ -11,6 +12,19 @@ use crate::{ApiError, AppState};
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
+
+impl Caller {
+    /// 403 unless the caller's role grants `permission`. Handlers call it
+    /// once they know the resource exists, so a missing resource is a 404
+    /// whatever the caller may do.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.0.role.grants(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(permission))
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;

@@ -9,10 +9,11 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::{ApiError, AppState, MAX_BODY_BYTES};
 
-/// A JSON body, or `None` when the request had none (some endpoints take an
-/// optional body).
+/// A request body, read (at most [`MAX_BODY_BYTES`]) but not yet parsed:
+/// handlers parse it after authentication, lookup and permission checks, so
+/// the answer follows the documented order 401, 402, 404, 403, 400, 422.
 #[derive(Debug)]
-pub struct JsonBody(pub Option<serde_json::Value>);
+pub struct JsonBody(axum::body::Bytes);
 
 impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
@@ -26,11 +27,17 @@ impl FromRequest<AppState> for JsonBody {
         if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
             return Err(ApiError::PayloadTooLarge);
         }
-        let bytes = read_limited(req.into_body()).await?;
-        let text = std::str::from_utf8(&bytes)
+        Ok(JsonBody(read_limited(req.into_body()).await?))
+    }
+}
+
+impl JsonBody {
+    /// The JSON document, or `None` for an empty body.
+    fn parse(&self) -> Result<Option<serde_json::Value>, ApiError> {
+        let text = std::str::from_utf8(&self.0)
             .map_err(|e| ApiError::BadRequest(format!("request body is not valid UTF-8: {e}")))?;
         if text.trim().is_empty() {
-            return Ok(JsonBody(None));
+            return Ok(None);
         }
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| ApiError::BadRequest(format!("request body is not valid JSON: {e}")))?;
@@ -41,7 +48,7 @@ impl FromRequest<AppState> for JsonBody {
                     .into(),
             ));
         }
-        Ok(JsonBody(Some(value)))
+        Ok(Some(value))
     }
 }
 
@@ -67,14 +74,16 @@ async fn read_limited(body: Body) -> Result<axum::body::Bytes, ApiError> {
 impl JsonBody {
     /// The value under `key`, which must be present and not null (Rails'
     /// "param is missing" is a 400).
-    pub fn require(self, key: &str) -> Result<serde_json::Value, ApiError> {
+    pub fn require(&self, key: &str) -> Result<serde_json::Value, ApiError> {
         self.optional(key)?.ok_or_else(|| missing(key))
     }
 
     /// The value under `key` when there is a body at all; a body without the
     /// key is still a 400.
-    pub fn optional(self, key: &str) -> Result<Option<serde_json::Value>, ApiError> {
-        let Some(value) = self.0 else { return Ok(None) };
+    pub fn optional(&self, key: &str) -> Result<Option<serde_json::Value>, ApiError> {
+        let Some(value) = self.parse()? else {
+            return Ok(None);
+        };
         match value {
             serde_json::Value::Object(mut map) => match map.remove(key) {
                 Some(serde_json::Value::Null) | None => Err(missing(key)),

@@ -6,6 +6,7 @@ use std::any::Any;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use integrity_domain::permission::Permission;
 use integrity_domain::ValidationErrors;
 use integrity_store::StoreError;
 use serde_json::json;
@@ -18,6 +19,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// 402: API access disabled or a plan limit reached.
     PaymentRequired(String),
+    /// 403: the caller's role lacks the permission.
+    Forbidden(Permission),
     /// 404: absent in this account, whether or not it exists elsewhere.
     NotFound,
     MethodNotAllowed,
@@ -38,6 +41,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -57,6 +61,10 @@ impl IntoResponse for ApiError {
         let body = match &self {
             ApiError::BadRequest(message) | ApiError::PaymentRequired(message) => base(message),
             ApiError::Unauthorized(message) => base(message),
+            ApiError::Forbidden(permission) => base(&format!(
+                "you do not have the permission {} needed here",
+                permission.as_str()
+            )),
             ApiError::NotFound => base("not found"),
             ApiError::MethodNotAllowed => base("method not allowed"),
             ApiError::PayloadTooLarge => base(&format!(

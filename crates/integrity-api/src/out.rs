@@ -6,7 +6,7 @@ use integrity_domain::ticket::{
     Excavator, NamedRef, Ticket, TicketFieldValue, TicketResponse, Work,
 };
 use integrity_domain::time::format_millis;
-use integrity_store::{CallCenter, CustomField};
+use integrity_store::{CallCenter, CustomField, HistoryEntry};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -168,6 +168,27 @@ impl<'a> From<&'a TicketResponse> for TicketResponseOut<'a> {
             updated_at: format_millis(r.updated_at),
             responded_at: r.responded_at.map(format_millis),
             respondent: r.respondent.as_ref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct HistoryEntryOut<'a> {
+    id: i64,
+    kind: &'a str,
+    created_at: String,
+    actor: Option<&'a NamedRef>,
+    details: &'a serde_json::Value,
+}
+
+impl<'a> From<&'a HistoryEntry> for HistoryEntryOut<'a> {
+    fn from(e: &'a HistoryEntry) -> Self {
+        HistoryEntryOut {
+            id: e.id,
+            kind: &e.kind,
+            created_at: format_millis(e.created_at),
+            actor: e.actor.as_ref(),
+            details: &e.details,
         }
     }
 }

@@ -28,8 +28,22 @@ impl ValidationErrors {
         errors
     }
 
+    /// Records a message; the same message twice under one key is kept once.
     pub fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.0.entry(key.into()).or_default().push(message.into());
+        let messages = self.0.entry(key.into()).or_default();
+        let message = message.into();
+        if !messages.contains(&message) {
+            messages.push(message);
+        }
+    }
+
+    /// Adds every message of `other`.
+    pub fn merge(&mut self, other: ValidationErrors) {
+        for (key, messages) in other.0 {
+            for message in messages {
+                self.add(key.clone(), message);
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -6,7 +6,10 @@
 pub mod account;
 pub mod custom_field;
 pub mod errors;
+pub mod field_value;
 pub mod manifest;
+pub mod permission;
+pub mod response;
 pub mod ticket;
 pub mod time;
 

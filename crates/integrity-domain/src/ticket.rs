@@ -2,6 +2,7 @@
 
 mod area;
 mod intake;
+mod patch;
 
 use serde::{Deserialize, Serialize};
 
@@ -9,6 +10,7 @@ use crate::time::{serde_opt_millis, Millis};
 
 pub use area::validate_area;
 pub use intake::{describe_serde_error, parse_intake, TicketIntake};
+pub use patch::{parse_ticket_patch, TicketPatch};
 
 /// A ticket's lifecycle state (contract decision 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

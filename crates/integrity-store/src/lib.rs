@@ -19,7 +19,9 @@ pub use catalog::{CallCenter, CustomField, ResponseCode};
 pub use error::StoreError;
 pub use open::{Backend, DatabaseUrl};
 pub use provision::ApplyReport;
-pub use tickets::{IntakeOutcome, TicketCursor, TicketFilter, TicketPage};
+pub use tickets::{
+    HistoryEntry, IntakeOutcome, TicketCursor, TicketFilter, TicketPage, Transition,
+};
 pub use users::Principal;
 
 use conn::Conn;

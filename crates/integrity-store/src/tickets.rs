@@ -1,6 +1,11 @@
 //! Tickets: intake (new tickets and new versions), reading one, listing.
 
+mod history;
 mod load;
+mod work;
+
+pub use history::HistoryEntry;
+pub use work::Transition;
 
 use integrity_domain::errors::ValidationErrors;
 use integrity_domain::ticket::{Ticket, TicketIntake, TicketStatus};
@@ -202,17 +207,20 @@ async fn try_intake(
     let search_text = intake.content.search_text();
     match existing {
         None => {
+            let assignee = routed_assignee(tx, account, intake).await?;
+            let status = TicketStatus::open_for(assignee.is_some());
             let inserted: Option<(i64,)> = tx
                 .fetch_optional(query!(
                     "INSERT INTO tickets (account_id, call_center_id, ticket_number, version_number,
-                         status, content, search_text, created_at, updated_at)
-                     VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7)
+                         status, assignee_id, content, search_text, created_at, updated_at)
+                     VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $8)
                      ON CONFLICT (account_id, call_center_id, ticket_number) DO NOTHING
                      RETURNING id",
                     account.0,
                     intake.call_center_id,
                     intake.content.ticket_number.as_str(),
-                    TicketStatus::Unassigned.as_str(),
+                    status.as_str(),
+                    assignee.as_ref().map(|(id, _)| *id),
                     content,
                     search_text,
                     now
@@ -232,6 +240,13 @@ async fn try_intake(
                 now,
             )
             .await?;
+            if let Some((user, name)) = assignee {
+                let data = serde_json::json!({
+                    "before": null, "after": {"id": user, "name": name},
+                    "reason": "routing", "service_area": intake.content.service_area,
+                });
+                record(tx, account, id, "assignee_changed", actor, data, now).await?;
+            }
             Ok(Some((IntakeOutcome::Created, id)))
         }
         Some((id, _, stored)) if stored == content => Ok(Some((IntakeOutcome::Unchanged, id))),
@@ -264,6 +279,28 @@ async fn try_intake(
             Ok(Some((IntakeOutcome::NewVersion, id)))
         }
     }
+}
+
+/// The default assignee of the ticket's primary service area, when the
+/// account routes that area to an active user.
+async fn routed_assignee(
+    tx: &mut Conn,
+    account: AccountId,
+    intake: &TicketIntake,
+) -> Result<Option<(i64, String)>, StoreError> {
+    let Some(area) = intake.content.service_area.as_deref() else {
+        return Ok(None);
+    };
+    tx.fetch_optional(query!(
+        "SELECT u.id, u.name FROM service_areas s
+         JOIN users u ON u.account_id = s.account_id AND u.id = s.assignee_id
+         WHERE s.account_id = $1 AND s.call_center_id = $2 AND s.code = $3 AND u.active = $4",
+        account.0,
+        intake.call_center_id,
+        area,
+        true
+    ))
+    .await
 }
 
 async fn replace_service_areas(

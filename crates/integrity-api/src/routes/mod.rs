@@ -3,8 +3,9 @@
 mod catalog;
 mod health;
 mod tickets;
+mod work;
 
-use axum::routing::get;
+use axum::routing::{get, patch};
 use axum::Router;
 
 use crate::AppState;
@@ -26,5 +27,12 @@ pub(crate) fn all(prefix: &str) -> Router<AppState> {
             &format!("{prefix}/tickets"),
             get(tickets::list).post(tickets::intake),
         )
-        .route(&ticket, get(tickets::show))
+        .route(&ticket, get(tickets::show).patch(work::update))
+        .route(&format!("{ticket}/close"), patch(work::close))
+        .route(&format!("{ticket}/reopen"), patch(work::reopen))
+        .route(
+            &format!("{ticket}/ticket_responses"),
+            axum::routing::post(work::respond).put(work::replace_responses),
+        )
+        .route(&format!("{ticket}/history"), get(work::history))
 }

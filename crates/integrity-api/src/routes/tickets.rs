@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use integrity_domain::errors::msg;
+use integrity_domain::permission::Permission;
 use integrity_domain::ticket::{parse_intake, TicketStatus};
 use integrity_domain::time::parse_timestamp;
 use integrity_domain::ValidationErrors;
@@ -19,35 +20,46 @@ use crate::{ApiError, AppState};
 pub const DEFAULT_PER_PAGE: u32 = 50;
 pub const MAX_PER_PAGE: u32 = 500;
 
-pub(crate) async fn show(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    // A path that does not decode (invalid UTF-8) or a call center id that is
-    // not a number names nothing: 404, as for any id this account lacks.
+/// The call center id and ticket number of a ticket's path.
+pub(crate) type TicketPath = Result<Path<(String, String)>, PathRejection>;
+
+/// Reads a ticket's path. One that does not decode (invalid UTF-8), a call
+/// center id that is not a number, or a number holding U+0000 names
+/// nothing: 404, as for any ticket this account lacks.
+pub(crate) fn ticket_key(path: TicketPath) -> Result<(i64, String), ApiError> {
     let Path((call_center_id, number)) = path.map_err(|_| ApiError::NotFound)?;
     let call_center_id: i64 = call_center_id.parse().map_err(|_| ApiError::NotFound)?;
     if number.contains('\0') {
         return Err(ApiError::NotFound);
     }
+    Ok((call_center_id, number))
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: TicketPath,
+) -> Result<Response, ApiError> {
+    let (call_center_id, number) = ticket_key(path)?;
     let ticket = state
         .store
-        .ticket_by_number(caller.account, call_center_id, &number)
+        .ticket_by_number(caller.0.account, call_center_id, &number)
         .await?
         .ok_or(ApiError::NotFound)?;
+    caller.require(Permission::TicketsRead)?;
     Ok(Json(TicketOut::from(&ticket)).into_response())
 }
 
 pub(crate) async fn intake(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
+    caller.require(Permission::TicketsCreate)?;
     let intake = parse_intake(body.require("ticket")?).map_err(ApiError::Invalid)?;
     let (outcome, ticket) = state
         .store
-        .intake_ticket(caller.account, &intake, Some(caller.user_id))
+        .intake_ticket(caller.0.account, &intake, Some(caller.0.user_id))
         .await?;
     let status = match outcome {
         IntakeOutcome::Created => StatusCode::CREATED,
@@ -58,13 +70,14 @@ pub(crate) async fn intake(
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    caller.require(Permission::TicketsRead)?;
     let params = parse_params(query.as_deref().unwrap_or(""))?;
     let filter = filter_from(&params)?;
-    let page = state.store.tickets(caller.account, &filter).await?;
+    let page = state.store.tickets(caller.0.account, &filter).await?;
     let body: Vec<TicketOut> = page.tickets.iter().map(TicketOut::from).collect();
     let mut response = Json(body).into_response();
     if let Some(next) = page.next {

@@ -1,0 +1,112 @@
+//! Permissions and the roles that grant them.
+
+use crate::account::Role;
+
+/// What an endpoint needs the caller to be allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    CallCentersRead,
+    CustomFieldsRead,
+    TicketsRead,
+    TicketsCreate,
+    TicketsUpdate,
+    TicketsClose,
+    ResponsesWrite,
+    UsersRead,
+    UsersWrite,
+    TokensWrite,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 10] = [
+        Permission::CallCentersRead,
+        Permission::CustomFieldsRead,
+        Permission::TicketsRead,
+        Permission::TicketsCreate,
+        Permission::TicketsUpdate,
+        Permission::TicketsClose,
+        Permission::ResponsesWrite,
+        Permission::UsersRead,
+        Permission::UsersWrite,
+        Permission::TokensWrite,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::CallCentersRead => "call_centers:read",
+            Permission::CustomFieldsRead => "custom_fields:read",
+            Permission::TicketsRead => "tickets:read",
+            Permission::TicketsCreate => "tickets:create",
+            Permission::TicketsUpdate => "tickets:update",
+            Permission::TicketsClose => "tickets:close",
+            Permission::ResponsesWrite => "responses:write",
+            Permission::UsersRead => "users:read",
+            Permission::UsersWrite => "users:write",
+            Permission::TokensWrite => "tokens:write",
+        }
+    }
+}
+
+impl Role {
+    /// The permissions a role grants: each role has those of the one below
+    /// it and more.
+    pub fn grants(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Admin => true,
+            Role::Manager => {
+                Role::Locator.grants(permission) || matches!(permission, TicketsCreate | UsersRead)
+            }
+            Role::Locator => {
+                Role::Viewer.grants(permission)
+                    || matches!(permission, TicketsUpdate | TicketsClose | ResponsesWrite)
+            }
+            Role::Viewer => matches!(permission, CallCentersRead | CustomFieldsRead | TicketsRead),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_grant_the_documented_matrix() {
+        let granted = |role: Role| {
+            Permission::ALL
+                .into_iter()
+                .filter(|p| role.grants(*p))
+                .map(Permission::as_str)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            granted(Role::Viewer),
+            ["call_centers:read", "custom_fields:read", "tickets:read"]
+        );
+        assert_eq!(
+            granted(Role::Locator),
+            [
+                "call_centers:read",
+                "custom_fields:read",
+                "tickets:read",
+                "tickets:update",
+                "tickets:close",
+                "responses:write"
+            ]
+        );
+        assert_eq!(
+            granted(Role::Manager),
+            [
+                "call_centers:read",
+                "custom_fields:read",
+                "tickets:read",
+                "tickets:create",
+                "tickets:update",
+                "tickets:close",
+                "responses:write",
+                "users:read"
+            ]
+        );
+        assert_eq!(granted(Role::Admin).len(), Permission::ALL.len());
+    }
+}

@@ -1,0 +1,78 @@
+//! A ticket's audit trail.
+
+use integrity_domain::ticket::NamedRef;
+use integrity_domain::time::Millis;
+
+use crate::conn::query;
+use crate::error::corrupt;
+use crate::{AccountId, Store, StoreError};
+
+/// One recorded change: what kind, who (none for call centers and the
+/// system), when, and its details (before and after).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub kind: String,
+    pub actor: Option<NamedRef>,
+    pub details: serde_json::Value,
+    pub created_at: Millis,
+}
+
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    id: i64,
+    kind: String,
+    actor_id: Option<i64>,
+    actor_name: Option<String>,
+    data: String,
+    created_at: i64,
+}
+
+impl Store {
+    /// Oldest first; `None` when the account has no such ticket.
+    pub async fn ticket_history(
+        &self,
+        account: AccountId,
+        call_center_id: i64,
+        number: &str,
+    ) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
+        let mut conn = self.read().await?;
+        let ticket: Option<(i64,)> = conn
+            .fetch_optional(query!(
+                "SELECT id FROM tickets WHERE account_id = $1 AND call_center_id = $2 AND ticket_number = $3",
+                account.0,
+                call_center_id,
+                number
+            ))
+            .await?;
+        let Some((ticket,)) = ticket else {
+            return Ok(None);
+        };
+        let rows: Vec<HistoryRow> = conn
+            .fetch_all(query!(
+                "SELECT h.id, h.kind, h.actor_id, u.name AS actor_name, h.data, h.created_at
+                 FROM ticket_history h
+                 LEFT JOIN users u ON u.account_id = h.account_id AND u.id = h.actor_id
+                 WHERE h.account_id = $1 AND h.ticket_id = $2
+                 ORDER BY h.id",
+                account.0,
+                ticket
+            ))
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(HistoryEntry {
+                    id: row.id,
+                    kind: row.kind,
+                    actor: row
+                        .actor_id
+                        .zip(row.actor_name)
+                        .map(|(id, name)| NamedRef { id, name }),
+                    details: serde_json::from_str(&row.data).map_err(corrupt("history entry"))?,
+                    created_at: row.created_at,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map(Some)
+    }
+}
