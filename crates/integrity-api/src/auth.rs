@@ -18,7 +18,7 @@ impl Caller {
     /// once they know the resource exists, so a missing resource is a 404
     /// whatever the caller may do.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        if self.0.role.grants(permission) {
+        if self.0.may(permission) {
             Ok(())
         } else {
             Err(ApiError::Forbidden(permission))

@@ -93,6 +93,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Invalid(errors) => ApiError::Invalid(errors),
             StoreError::NotFound => ApiError::NotFound,
+            StoreError::PlanLimit(message) => ApiError::PaymentRequired(message),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -6,7 +6,8 @@ use integrity_domain::ticket::{
     Excavator, NamedRef, Ticket, TicketFieldValue, TicketResponse, Work,
 };
 use integrity_domain::time::format_millis;
-use integrity_store::{CallCenter, CustomField, HistoryEntry};
+use integrity_domain::user::permission_names;
+use integrity_store::{ApiToken, CallCenter, CustomField, HistoryEntry, User};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -189,6 +190,57 @@ impl<'a> From<&'a HistoryEntry> for HistoryEntryOut<'a> {
             created_at: format_millis(e.created_at),
             actor: e.actor.as_ref(),
             details: &e.details,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct UserOut<'a> {
+    id: i64,
+    name: &'a str,
+    email: &'a str,
+    role: &'static str,
+    active: bool,
+    permissions: Vec<&'static str>,
+    created_at: String,
+}
+
+impl<'a> From<&'a User> for UserOut<'a> {
+    fn from(u: &'a User) -> Self {
+        UserOut {
+            id: u.id,
+            name: &u.name,
+            email: &u.email,
+            role: u.role.as_str(),
+            active: u.active,
+            permissions: permission_names(u.role, &u.permissions),
+            created_at: format_millis(u.created_at),
+        }
+    }
+}
+
+/// A key as listed; `token` (the key itself) only in the answer that
+/// created it.
+#[derive(Serialize)]
+pub struct ApiTokenOut<'a> {
+    id: i64,
+    user_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+    prefix: &'a str,
+    created_at: String,
+    last_used_at: Option<String>,
+}
+
+impl<'a> ApiTokenOut<'a> {
+    pub fn new(t: &'a ApiToken, secret: Option<&'a str>) -> Self {
+        ApiTokenOut {
+            id: t.id,
+            user_id: t.user_id,
+            token: secret,
+            prefix: &t.prefix,
+            created_at: format_millis(t.created_at),
+            last_used_at: t.last_used_at.map(format_millis),
         }
     }
 }

@@ -3,6 +3,7 @@
 mod demo;
 mod import;
 mod serve;
+mod tokens;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ enum Command {
     },
     /// Take in tickets from JSON Lines, one ticket per line.
     Import(import::ImportArgs),
+    /// Issue, list and revoke API keys.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Apply { file } => apply(&url, &file).await,
         Command::Import(args) => import::run(&url, args).await,
+        Command::Tokens(command) => tokens::run(&url, command).await,
     }
 }
 

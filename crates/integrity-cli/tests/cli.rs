@@ -124,4 +124,28 @@ test_on_both_backends! {
         assert!(!missing.status.success());
         assert!(text(&missing.stderr).contains("no account with subdomain \"nobody\""), "{}", text(&missing.stderr));
     }
+
+    async fn operators_issue_list_and_revoke_keys(db: &TestDatabase) {
+        let manifest = write_temp(MANIFEST);
+        assert!(integrity(db.url.as_str(), &["apply", manifest.path().to_str().unwrap()], None).status.success());
+        let created = integrity(db.url.as_str(), &["tokens", "create", "--account", "acme", "--user", "AL@example.com"], None);
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        let token = text(&created.stdout).trim().to_string();
+        assert!(token.starts_with("itg_") && token.len() == 68, "{token}");
+        let principal = db.store.authenticate(&token).await.unwrap().expect("the new key works");
+        assert_eq!(principal.user_name, "Al Dente");
+
+        let listed = text(&integrity(db.url.as_str(), &["tokens", "list", "--account", "acme"], None).stdout);
+        let line = listed.lines().find(|l| l.contains(&token[..8])).unwrap_or_else(|| panic!("{listed}"));
+        assert!(!listed.contains(&token), "the key itself is never listed: {listed}");
+        let id = line.split_whitespace().next().unwrap().to_string();
+
+        let revoked = integrity(db.url.as_str(), &["tokens", "revoke", "--account", "acme", &id], None);
+        assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+        assert!(db.store.authenticate(&token).await.unwrap().is_none(), "revoked at once");
+        let again = integrity(db.url.as_str(), &["tokens", "revoke", "--account", "acme", &id], None);
+        assert!(!again.status.success());
+        let unknown_user = integrity(db.url.as_str(), &["tokens", "create", "--account", "acme", "--user", "nobody@example.com"], None);
+        assert!(text(&unknown_user.stderr).contains("no user with e-mail"), "{}", text(&unknown_user.stderr));
+    }
 }

@@ -12,5 +12,6 @@ pub mod permission;
 pub mod response;
 pub mod ticket;
 pub mod time;
+pub mod user;
 
 pub use errors::ValidationErrors;

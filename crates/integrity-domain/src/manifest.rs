@@ -53,6 +53,12 @@ pub struct UserSpec {
     pub active: bool,
     #[serde(default)]
     pub api_tokens: Vec<String>,
+    /// Permissions beyond the role's.
+    #[serde(default)]
+    pub grant: Vec<String>,
+    /// Permissions of the role the user does not get.
+    #[serde(default)]
+    pub revoke: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -205,6 +211,17 @@ impl AccountSpec {
                 errors.add(format!("{at}.email"), msg::INVALID);
             } else if !emails.insert(user.email.to_lowercase()) {
                 errors.add(format!("{at}.email"), msg::TAKEN);
+            }
+            if let Err(unknown) = crate::permission::Overrides::parse(&user.grant, &user.revoke) {
+                let key = if user.grant.contains(&unknown) {
+                    "grant"
+                } else {
+                    "revoke"
+                };
+                errors.add(
+                    format!("{at}.{key}"),
+                    format!("{unknown:?} is not a permission"),
+                );
             }
             for (k, token) in user.api_tokens.iter().enumerate() {
                 let key = format!("{at}.api_tokens[{k}]");

@@ -31,6 +31,10 @@ impl Permission {
         Permission::TokensWrite,
     ];
 
+    pub fn parse(text: &str) -> Option<Permission> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::CallCentersRead => "call_centers:read",
@@ -63,6 +67,48 @@ impl Role {
             }
             Role::Viewer => matches!(permission, CallCentersRead | CustomFieldsRead | TicketsRead),
         }
+    }
+}
+
+/// A user's permissions: those of the role, plus any granted, minus any
+/// revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Overrides {
+    pub grant: Vec<Permission>,
+    pub revoke: Vec<Permission>,
+}
+
+impl Overrides {
+    pub fn allows(&self, role: Role, permission: Permission) -> bool {
+        !self.revoke.contains(&permission)
+            && (role.grants(permission) || self.grant.contains(&permission))
+    }
+
+    /// The effective permissions in their canonical order.
+    pub fn effective(&self, role: Role) -> Vec<Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.allows(role, *p))
+            .collect()
+    }
+
+    /// Reads lists of permission names; an unknown name is returned as the
+    /// error.
+    pub fn parse(grant: &[String], revoke: &[String]) -> Result<Overrides, String> {
+        let read = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| Permission::parse(n).ok_or_else(|| n.clone()))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(Overrides {
+            grant: read(grant)?,
+            revoke: read(revoke)?,
+        })
+    }
+
+    pub fn names(permissions: &[Permission]) -> Vec<&'static str> {
+        permissions.iter().map(|p| p.as_str()).collect()
     }
 }
 
@@ -108,5 +154,18 @@ mod tests {
             ]
         );
         assert_eq!(granted(Role::Admin).len(), Permission::ALL.len());
+    }
+
+    #[test]
+    fn overrides_add_and_remove_permissions() {
+        let overrides =
+            Overrides::parse(&["users:read".into()], &["tickets:close".into()]).unwrap();
+        assert!(overrides.allows(Role::Locator, Permission::UsersRead));
+        assert!(!overrides.allows(Role::Locator, Permission::TicketsClose));
+        assert!(overrides.allows(Role::Locator, Permission::TicketsUpdate));
+        assert_eq!(
+            Overrides::parse(&["tickets:fly".into()], &[]),
+            Err("tickets:fly".to_string())
+        );
     }
 }

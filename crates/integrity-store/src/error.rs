@@ -7,6 +7,9 @@ pub enum StoreError {
     Invalid(ValidationErrors),
     #[error("not found")]
     NotFound,
+    /// The account's plan does not allow this (402).
+    #[error("plan limit: {0}")]
+    PlanLimit(String),
     /// A concurrent change won a race that retrying did not resolve.
     #[error("conflict: {0}")]
     Conflict(String),

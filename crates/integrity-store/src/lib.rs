@@ -22,7 +22,7 @@ pub use provision::ApplyReport;
 pub use tickets::{
     HistoryEntry, IntakeOutcome, TicketCursor, TicketFilter, TicketPage, Transition,
 };
-pub use users::Principal;
+pub use users::{ApiToken, Principal, User};
 
 use conn::Conn;
 use sqlx::{PgPool, SqlitePool};

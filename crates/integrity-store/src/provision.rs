@@ -94,6 +94,8 @@ impl Applier<'_> {
                         ("name", user.name.as_str().into()),
                         ("role", user.role.as_str().into()),
                         ("active", user.active.into()),
+                        ("grants", to_json(&user.grant).into()),
+                        ("revokes", to_json(&user.revoke).into()),
                     ],
                 )
                 .await?;

@@ -3,6 +3,7 @@
 mod catalog;
 mod health;
 mod tickets;
+mod users;
 mod work;
 
 use axum::routing::{get, patch};
@@ -35,4 +36,17 @@ pub(crate) fn all(prefix: &str) -> Router<AppState> {
             axum::routing::post(work::respond).put(work::replace_responses),
         )
         .route(&format!("{ticket}/history"), get(work::history))
+        .route(
+            &format!("{prefix}/users"),
+            get(users::list).post(users::create),
+        )
+        .route(&format!("{prefix}/users/{{id}}"), patch(users::update))
+        .route(
+            &format!("{prefix}/users/{{id}}/api_tokens"),
+            get(users::tokens).post(users::create_token),
+        )
+        .route(
+            &format!("{prefix}/api_tokens/{{id}}"),
+            axum::routing::delete(users::revoke_token),
+        )
 }
