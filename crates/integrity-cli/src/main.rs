@@ -2,6 +2,7 @@
 
 mod demo;
 mod import;
+mod relay;
 mod serve;
 mod tokens;
 
@@ -46,6 +47,9 @@ enum Command {
     /// Issue, list and revoke API keys.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Deliver responses to call centers, or look at the delivery queue.
+    #[command(subcommand)]
+    Relay(relay::RelayCommand),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply { file } => apply(&url, &file).await,
         Command::Import(args) => import::run(&url, args).await,
         Command::Tokens(command) => tokens::run(&url, command).await,
+        Command::Relay(command) => relay::run(&url, command).await,
     }
 }
 

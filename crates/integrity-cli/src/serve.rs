@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use integrity_api::{app, AppState};
+use integrity_relay::{Worker, WorkerConfig};
 use integrity_store::{DatabaseUrl, Store};
 
 #[derive(clap::Args)]
@@ -19,6 +20,10 @@ pub struct ServeArgs {
     /// key to try the API with.
     #[arg(long)]
     demo: bool,
+    /// Do not deliver responses from this process (run `integrity relay run`
+    /// elsewhere, or nowhere).
+    #[arg(long)]
+    no_relay: bool,
 }
 
 pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
@@ -47,14 +52,28 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         store: store.clone(),
         base_domain: args.base_domain,
     });
+    let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
+    let relay = if args.no_relay {
+        None
+    } else {
+        let worker = Worker::new(store.clone(), WorkerConfig::default())?;
+        Some(tokio::spawn(worker.run(async {
+            let _ = relay_stopped.await;
+        })))
+    };
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // The API is done; let the relay finish the deliveries under way.
+    let _ = stop_relay.send(());
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
     store.close().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod field_value;
 pub mod manifest;
 pub mod permission;
+pub mod relay;
 pub mod response;
 pub mod ticket;
 pub mod time;

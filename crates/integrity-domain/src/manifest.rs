@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::account::{is_plausible_email, is_valid_subdomain, Role};
 use crate::custom_field::FieldType;
 use crate::errors::{msg, ValidationErrors};
+use crate::relay::RelaySettings;
 
 /// Keys installed from another system must still be hard to guess.
 pub const MIN_INSTALLED_TOKEN_LEN: usize = 16;
@@ -78,7 +79,7 @@ pub struct CallCenterSpec {
     #[serde(default)]
     pub response_codes: Vec<ResponseCodeSpec>,
     #[serde(default)]
-    pub relay: RelaySpec,
+    pub relay: RelaySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -105,16 +106,6 @@ pub struct ResponseCodeSpec {
     pub ticket_types: Option<Vec<String>>,
     #[serde(default)]
     pub completes: bool,
-}
-
-/// Delivery of responses to the call center. Only the switch is read today;
-/// the rest of the object is kept as given for the relay to use.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct RelaySpec {
-    #[serde(default)]
-    pub enabled: bool,
-    #[serde(flatten)]
-    pub settings: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -313,6 +304,9 @@ impl CallCenterSpec {
             if !codes.insert(code.code.as_str()) {
                 errors.add(format!("{at}.code"), msg::TAKEN);
             }
+        }
+        if let Err(message) = self.relay.validate() {
+            errors.add(format!("{at}.relay"), message);
         }
         let mut facilities = HashSet::new();
         for (k, facility) in self.facilities.iter().enumerate() {

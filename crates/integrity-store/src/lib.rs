@@ -9,6 +9,7 @@ mod conn;
 mod error;
 mod open;
 mod provision;
+pub mod relay;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tickets;

@@ -224,7 +224,7 @@ impl Applier<'_> {
                     ("facility_required", spec.facility_required.into()),
                     ("facilities", to_json(&spec.facilities).into()),
                     ("relay_enabled", spec.relay.enabled.into()),
-                    ("relay", to_json(&spec.relay.settings).into()),
+                    ("relay", to_json(&spec.relay).into()),
                     ("position", (position as i64).into()),
                 ],
             )

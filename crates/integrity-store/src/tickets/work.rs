@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use integrity_domain::custom_field::FieldType;
 use integrity_domain::errors::{msg, ValidationErrors};
 use integrity_domain::field_value::{parse_field_value, FieldDefinition};
+use integrity_domain::relay::{PositiveResponse, RelaySettings};
 use integrity_domain::response::{CodeRule, GivenResponse, ResponseInput, ResponseRules};
 use integrity_domain::ticket::{
     NamedRef, Ticket, TicketContent, TicketPatch, TicketResponse, TicketStatus,
@@ -19,6 +20,7 @@ use super::{load, record};
 use crate::catalog::custom_fields;
 use crate::conn::{query, Conn};
 use crate::error::corrupt;
+use crate::relay;
 use crate::{AccountId, Store, StoreError};
 
 /// A state change asked for together with a patch.
@@ -310,8 +312,18 @@ impl Store {
         let ticket = lock_ticket(&mut tx, account, call_center_id, number).await?;
         let rules = response_rules(&mut tx, account, &ticket).await?;
         rules.validate(input)?;
+        let outbox = Outbox::of(&mut tx, account, &ticket, &rules).await?;
         let now = now_millis();
-        let id = write_response(&mut tx, account, ticket.id, input, actor, now).await?;
+        let id = write_response(
+            &mut tx,
+            account,
+            ticket.id,
+            input,
+            actor,
+            outbox.as_ref(),
+            now,
+        )
+        .await?;
         settle(&mut tx, account, &ticket, &rules, now).await?;
         let response = load_responses(&mut tx, account, ticket.id)
             .await?
@@ -350,6 +362,7 @@ impl Store {
         if !errors.is_empty() {
             return Err(errors.into());
         }
+        let outbox = Outbox::of(&mut tx, account, &ticket, &rules).await?;
         let now = now_millis();
         let mut removed = false;
         for existing in load_responses(&mut tx, account, ticket.id).await? {
@@ -375,6 +388,7 @@ impl Store {
                     now,
                 )
                 .await?;
+                relay::cancel_unsent(&mut tx, account, existing.id, now).await?;
                 removed = true;
             }
         }
@@ -382,7 +396,16 @@ impl Store {
             touch(&mut tx, account, ticket.id, now).await?;
         }
         for input in inputs {
-            write_response(&mut tx, account, ticket.id, input, actor, now).await?;
+            write_response(
+                &mut tx,
+                account,
+                ticket.id,
+                input,
+                actor,
+                outbox.as_ref(),
+                now,
+            )
+            .await?;
         }
         settle(&mut tx, account, &ticket, &rules, now).await?;
         let responses = load_responses(&mut tx, account, ticket.id).await?;
@@ -398,14 +421,78 @@ struct ExistingResponse {
     comment: String,
 }
 
-/// Inserts or updates one response (recording it and touching the ticket
-/// when something changed); returns its id.
+/// Where a ticket's changed responses go when its call center's relay is on.
+struct Outbox {
+    settings: RelaySettings,
+    call_center_id: i64,
+    ticket_number: String,
+    /// Facilities a response without one stands for, by service area.
+    facilities: HashMap<String, Vec<String>>,
+}
+
+impl Outbox {
+    async fn of(
+        tx: &mut Conn,
+        account: AccountId,
+        ticket: &Locked,
+        rules: &ResponseRules,
+    ) -> Result<Option<Outbox>, StoreError> {
+        let (enabled, relay): (bool, String) = tx
+            .fetch_one(query!(
+                "SELECT relay_enabled, relay FROM call_centers WHERE account_id = $1 AND id = $2",
+                account.0,
+                ticket.call_center_id
+            ))
+            .await?;
+        if !enabled {
+            return Ok(None);
+        }
+        let facilities = rules
+            .areas
+            .iter()
+            .map(|(area, own)| {
+                (
+                    area.clone(),
+                    own.clone().unwrap_or_else(|| rules.facilities.clone()),
+                )
+            })
+            .collect();
+        Ok(Some(Outbox {
+            settings: serde_json::from_str(&relay).map_err(corrupt("relay settings"))?,
+            call_center_id: ticket.call_center_id,
+            ticket_number: ticket.content.ticket_number.clone(),
+            facilities,
+        }))
+    }
+
+    fn payload(&self, input: &ResponseInput) -> PositiveResponse {
+        PositiveResponse {
+            ticket_number: self.ticket_number.clone(),
+            member_code: input.service_area.clone(),
+            facility_list: match &input.facility {
+                Some(facility) => vec![facility.clone()],
+                None => self
+                    .facilities
+                    .get(&input.service_area)
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+            action: self.settings.action_for(&input.code),
+            comment: Some(input.comment.clone()).filter(|c| !c.is_empty()),
+            session: String::new(),
+        }
+    }
+}
+
+/// Inserts or updates one response (recording it, touching the ticket and
+/// queueing its delivery when something changed); returns its id.
 async fn write_response(
     tx: &mut Conn,
     account: AccountId,
     ticket: i64,
     input: &ResponseInput,
     actor: i64,
+    outbox: Option<&Outbox>,
     now: Millis,
 ) -> Result<i64, StoreError> {
     let facility = input.facility.clone().unwrap_or_default();
@@ -468,6 +555,18 @@ async fn write_response(
     });
     record(tx, account, ticket, kind, Some(actor), data, now).await?;
     touch(tx, account, ticket, now).await?;
+    if let Some(outbox) = outbox {
+        relay::enqueue(
+            tx,
+            account,
+            ticket,
+            outbox.call_center_id,
+            id,
+            &outbox.payload(input),
+            now,
+        )
+        .await?;
+    }
     Ok(id)
 }
 
