@@ -7,6 +7,7 @@ use integrity_domain::ticket::{
 };
 use integrity_domain::time::format_millis;
 use integrity_domain::user::permission_names;
+use integrity_store::relay::DeliveryView;
 use integrity_store::{ApiToken, CallCenter, CustomField, HistoryEntry, User};
 use serde::Serialize;
 
@@ -241,6 +242,41 @@ impl<'a> ApiTokenOut<'a> {
             prefix: &t.prefix,
             created_at: format_millis(t.created_at),
             last_used_at: t.last_used_at.map(format_millis),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct DeliveryOut<'a> {
+    id: i64,
+    response_id: i64,
+    ticket_id: i64,
+    call_center_id: i64,
+    status: &'a str,
+    attempts: i64,
+    next_attempt_at: String,
+    payload: &'a serde_json::Value,
+    messages: &'a [String],
+    last_error: Option<&'a str>,
+    created_at: String,
+    delivered_at: Option<String>,
+}
+
+impl<'a> From<&'a DeliveryView> for DeliveryOut<'a> {
+    fn from(d: &'a DeliveryView) -> Self {
+        DeliveryOut {
+            id: d.id,
+            response_id: d.response_id,
+            ticket_id: d.ticket_id,
+            call_center_id: d.call_center_id,
+            status: &d.status,
+            attempts: d.attempts,
+            next_attempt_at: format_millis(d.next_attempt_at),
+            payload: &d.payload,
+            messages: &d.messages,
+            last_error: d.last_error.as_deref(),
+            created_at: format_millis(d.created_at),
+            delivered_at: d.delivered_at.map(format_millis),
         }
     }
 }

@@ -187,10 +187,10 @@ impl AccountSpec {
                     format!("{at}.plan.max_users"),
                     "must be greater than or equal to 0",
                 );
-            } else if self.users.len() as i64 > max {
+            } else if self.users.iter().filter(|u| u.active).count() as i64 > max {
                 errors.add(
                     format!("{at}.users"),
-                    format!("exceed the plan's limit of {max} users"),
+                    format!("exceed the plan's limit of {max} active users"),
                 );
             }
         }

@@ -15,10 +15,11 @@ pub enum Permission {
     UsersRead,
     UsersWrite,
     TokensWrite,
+    RelayManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::CallCentersRead,
         Permission::CustomFieldsRead,
         Permission::TicketsRead,
@@ -29,6 +30,7 @@ impl Permission {
         Permission::UsersRead,
         Permission::UsersWrite,
         Permission::TokensWrite,
+        Permission::RelayManage,
     ];
 
     pub fn parse(text: &str) -> Option<Permission> {
@@ -47,6 +49,7 @@ impl Permission {
             Permission::UsersRead => "users:read",
             Permission::UsersWrite => "users:write",
             Permission::TokensWrite => "tokens:write",
+            Permission::RelayManage => "relay:manage",
         }
     }
 }

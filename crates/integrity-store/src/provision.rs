@@ -178,6 +178,7 @@ impl Applier<'_> {
     }
 
     async fn check_user_limit(&mut self, at: &str, account: AccountId) -> Result<(), StoreError> {
+        crate::users::lock_account(self.conn, account).await?;
         let (max_users,): (Option<i64>,) = self
             .conn
             .fetch_one(query!(

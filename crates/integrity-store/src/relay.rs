@@ -468,3 +468,51 @@ async fn settle_response(
     .await?;
     Ok(())
 }
+
+impl Store {
+    /// A call center's relay settings; `None` when the account has no such
+    /// center.
+    pub async fn relay_settings(
+        &self,
+        account: AccountId,
+        call_center: i64,
+    ) -> Result<Option<RelaySettings>, StoreError> {
+        let mut conn = self.read().await?;
+        let row: Option<(String,)> = conn
+            .fetch_optional(query!(
+                "SELECT relay FROM call_centers WHERE account_id = $1 AND id = $2",
+                account.0,
+                call_center
+            ))
+            .await?;
+        row.map(|(relay,)| serde_json::from_str(&relay).map_err(corrupt("relay settings")))
+            .transpose()
+    }
+
+    /// Replaces a call center's relay settings. Responses written from now
+    /// on follow them; deliveries already queued go to the new URL.
+    pub async fn set_relay_settings(
+        &self,
+        account: AccountId,
+        call_center: i64,
+        settings: &RelaySettings,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let changed = tx
+            .execute(query!(
+                "UPDATE call_centers SET relay_enabled = $1, relay = $2, updated_at = $3
+                 WHERE account_id = $4 AND id = $5",
+                settings.enabled,
+                serde_json::to_string(settings).map_err(corrupt("relay settings"))?,
+                now_millis(),
+                account.0,
+                call_center
+            ))
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

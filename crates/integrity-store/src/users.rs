@@ -219,6 +219,7 @@ impl Store {
     /// account already has as many active users as its plan allows.
     pub async fn create_user(&self, account: AccountId, new: &NewUser) -> Result<User, StoreError> {
         let mut tx = self.write().await?;
+        lock_account(&mut tx, account).await?;
         check_email_free(&mut tx, account, &new.email, None).await?;
         check_room_for_one_more(&mut tx, account).await?;
         let now = now_millis();
@@ -375,6 +376,20 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Serialises changes to an account's users: the plan limit and e-mail
+/// uniqueness are checked by reading, and on PostgreSQL two transactions
+/// could otherwise both read "room for one more" and both insert. The no-op
+/// update takes the account row's lock (`SELECT … FOR UPDATE` is not
+/// SQLite, whose write transactions are serial already).
+pub(crate) async fn lock_account(tx: &mut Conn, account: AccountId) -> Result<(), StoreError> {
+    tx.execute(query!(
+        "UPDATE accounts SET updated_at = updated_at WHERE id = $1",
+        account.0
+    ))
+    .await?;
+    Ok(())
 }
 
 async fn find_user(

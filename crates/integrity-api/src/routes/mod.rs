@@ -2,6 +2,7 @@
 
 mod catalog;
 mod health;
+mod relay;
 mod tickets;
 mod users;
 mod work;
@@ -48,5 +49,13 @@ pub(crate) fn all(prefix: &str) -> Router<AppState> {
         .route(
             &format!("{prefix}/api_tokens/{{id}}"),
             axum::routing::delete(users::revoke_token),
+        )
+        .route(
+            &format!("{prefix}/relay/deliveries"),
+            get(relay::deliveries),
+        )
+        .route(
+            &format!("{prefix}/call_centers/{{id}}/relay"),
+            get(relay::show_settings).put(relay::replace_settings),
         )
 }
