@@ -4,6 +4,7 @@ mod demo;
 mod import;
 mod relay;
 mod serve;
+mod sim;
 mod tokens;
 
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ enum Command {
     /// Deliver responses to call centers, or look at the delivery queue.
     #[command(subcommand)]
     Relay(relay::RelayCommand),
+    /// Run a simulated call center that receives positive responses.
+    CallCenterSim(sim::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,8 +81,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::CallCenterSim(args) = cli.command {
+        return sim::run(args).await;
+    }
     let url = DatabaseUrl::parse(&cli.database)?;
     match cli.command {
+        Command::CallCenterSim(_) => unreachable!("handled above: it needs no database"),
         Command::Serve(args) => serve::run(&url, args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate => {
             Store::open(&url).await.context("migrating the database")?;
