@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use integrity_domain::relay::RelayMode;
 use integrity_domain::time::now_millis;
 use integrity_store::relay::{Delivery, DeliveryOutcome};
 use integrity_store::{Store, StoreError};
@@ -117,11 +118,17 @@ impl Worker {
             .await?;
         let count = claimed.len();
         let mut sending = JoinSet::new();
-        for delivery in claimed {
+        for group in group_for_sending(claimed) {
             let worker = self.clone();
             sending.spawn(async move {
-                let outcome = worker.attempt(&delivery).await;
-                worker.record(&delivery, outcome).await
+                let outcomes = match group.as_slice() {
+                    [single] if single.settings.mode == RelayMode::Single => vec![worker.attempt(single).await],
+                    batch => worker.attempt_batch(batch).await,
+                };
+                for (delivery, outcome) in group.iter().zip(outcomes) {
+                    worker.record(delivery, outcome).await?;
+                }
+                Ok::<(), StoreError>(())
             });
         }
         while let Some(done) = sending.join_next().await {
@@ -184,6 +191,75 @@ impl Worker {
             }
             Err(e) => self.retry(delivery, format!("{url}: {}", error_chain(&e)), None),
         }
+    }
+
+    /// Sends deliveries of one call center in one `POST …/response/batch`
+    /// and reads the per-entry results, in order.
+    async fn attempt_batch(&self, batch: &[Delivery]) -> Vec<DeliveryOutcome> {
+        let first = &batch[0];
+        let Some(base) = first.settings.url.as_deref().filter(|_| first.settings.enabled) else {
+            let refusal = DeliveryOutcome::Failed {
+                messages: vec!["the call center's relay is disabled or has no url".into()],
+            };
+            return vec![refusal; batch.len()];
+        };
+        let url = format!("{}/response/batch", base.trim_end_matches('/'));
+        let entries: Vec<serde_json::Value> = batch
+            .iter()
+            .map(|d| {
+                // The batch API names the same fields differently.
+                let p = &d.payload;
+                let mut entry = serde_json::json!({
+                    "ticket": p.ticket_number, "code": p.member_code, "facilities": p.facility_list,
+                    "action": p.action, "session": p.session,
+                });
+                if let Some(comment) = &p.comment {
+                    entry["comment"] = comment.clone().into();
+                }
+                entry
+            })
+            .collect();
+        let mut request = self.client.post(&url).json(&serde_json::json!({ "responses": entries }));
+        if let Some(authorization) = &first.settings.authorization {
+            request = request.header(AUTHORIZATION, authorization);
+        }
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                (status, headers, response.text().await.unwrap_or_default())
+            }
+            Err(e) => {
+                let error = format!("{url}: {}", error_chain(&e));
+                return batch.iter().map(|d| self.retry(d, error.clone(), None)).collect();
+            }
+        };
+        let (status, headers, body) = answer;
+        let results: Vec<serde_json::Value> = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("responses").and_then(|r| r.as_array()).cloned())
+            .unwrap_or_default();
+        if !matches!(status.as_u16(), 200 | 207) || results.len() != batch.len() {
+            // Not a per-entry answer: the whole batch shares its fate.
+            return batch.iter().map(|d| self.classify(d, status, &headers, &body)).collect();
+        }
+        results
+            .iter()
+            .map(|result| {
+                let messages: Vec<String> = result
+                    .get("messageList")
+                    .cloned()
+                    .and_then(|m| serde_json::from_value(m).ok())
+                    .unwrap_or_default();
+                match result.get("result").and_then(|r| r.as_str()) {
+                    Some("accepted" | "duplicate") => DeliveryOutcome::Sent { messages },
+                    Some(other) => DeliveryOutcome::Failed {
+                        messages: if messages.is_empty() { vec![other.to_string()] } else { messages },
+                    },
+                    None => DeliveryOutcome::Failed { messages: vec!["the center gave no result for this response".into()] },
+                }
+            })
+            .collect()
     }
 
     /// Reads a center's answer per the standard.
@@ -261,6 +337,24 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// Deliveries to send together: each single-mode delivery alone, those of
+/// a batch-mode call center together.
+fn group_for_sending(claimed: Vec<Delivery>) -> Vec<Vec<Delivery>> {
+    let mut groups: Vec<Vec<Delivery>> = Vec::new();
+    for delivery in claimed {
+        let joins = groups.iter_mut().find(|g| {
+            delivery.settings.mode == RelayMode::Batch
+                && g[0].settings.mode == RelayMode::Batch
+                && (g[0].account, g[0].call_center_id) == (delivery.account, delivery.call_center_id)
+        });
+        match joins {
+            Some(group) => group.push(delivery),
+            None => groups.push(vec![delivery]),
+        }
+    }
+    groups
 }
 
 /// Whether `shutdown` has completed, without waiting for it.

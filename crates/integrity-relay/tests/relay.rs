@@ -285,4 +285,23 @@ test_on_both_backends! {
         manifest["accounts"][0]["call_centers"][0]["relay"] = json!({"enabled": true});
         assert!(Manifest::from_json(&manifest.to_string()).is_err(), "an enabled relay needs a url");
     }
+
+    async fn batch_mode_sends_a_centers_responses_together_and_reads_each_result(db: &TestDatabase) {
+        let members = (0..4).map(|i| format!("AREA{i:02}")).collect();
+        let (center, url) = start_center(SimulatorConfig { members: Some(members), ..Default::default() }).await;
+        let f = provision(&db.store, &url, 5).await;
+        let mut settings = db.store.relay_settings(f.account, f.center).await.unwrap().unwrap();
+        settings.mode = integrity_domain::relay::RelayMode::Batch;
+        db.store.set_relay_settings(f.account, f.center, &settings).await.unwrap();
+        for i in 0..5 {
+            db.store.put_response(f.account, f.center, "T-1", &response(&format!("AREA{i:02}"), "1A"), f.user).await.unwrap();
+        }
+        drain(&db.store, &[fast_worker(&db.store, "w1")]).await;
+        assert_eq!(center.stats().requests, 1, "one request for the whole batch");
+        assert_eq!(center.accepted().len(), 4);
+        for i in 0..4 {
+            assert_eq!(response_status(&db.store, &f, &format!("AREA{i:02}")).await, (ResponseStatus::Sent, true));
+        }
+        assert_eq!(response_status(&db.store, &f, "AREA04").await, (ResponseStatus::Failed, false));
+    }
 }
