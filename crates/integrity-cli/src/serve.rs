@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// elsewhere, or nowhere).
     #[arg(long)]
     no_relay: bool,
+    /// How long a delivery claimed by this process stays its own; after a
+    /// crash, another process (or this one restarted) resends it after
+    /// this long.
+    #[arg(long, default_value_t = 60, env = "INTEGRITY_RELAY_LEASE_SECS")]
+    relay_lease_secs: u64,
 }
 
 pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
@@ -56,7 +61,11 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     let relay = if args.no_relay {
         None
     } else {
-        let worker = Worker::new(store.clone(), WorkerConfig::default())?;
+        let config = WorkerConfig {
+            lease: std::time::Duration::from_secs(args.relay_lease_secs.max(1)),
+            ..WorkerConfig::default()
+        };
+        let worker = Worker::new(store.clone(), config)?;
         Some(tokio::spawn(worker.run(async {
             let _ = relay_stopped.await;
         })))

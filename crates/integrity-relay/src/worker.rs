@@ -122,7 +122,9 @@ impl Worker {
             let worker = self.clone();
             sending.spawn(async move {
                 let outcomes = match group.as_slice() {
-                    [single] if single.settings.mode == RelayMode::Single => vec![worker.attempt(single).await],
+                    [single] if single.settings.mode == RelayMode::Single => {
+                        vec![worker.attempt(single).await]
+                    }
                     batch => worker.attempt_batch(batch).await,
                 };
                 for (delivery, outcome) in group.iter().zip(outcomes) {
@@ -197,7 +199,12 @@ impl Worker {
     /// and reads the per-entry results, in order.
     async fn attempt_batch(&self, batch: &[Delivery]) -> Vec<DeliveryOutcome> {
         let first = &batch[0];
-        let Some(base) = first.settings.url.as_deref().filter(|_| first.settings.enabled) else {
+        let Some(base) = first
+            .settings
+            .url
+            .as_deref()
+            .filter(|_| first.settings.enabled)
+        else {
             let refusal = DeliveryOutcome::Failed {
                 messages: vec!["the call center's relay is disabled or has no url".into()],
             };
@@ -219,7 +226,10 @@ impl Worker {
                 entry
             })
             .collect();
-        let mut request = self.client.post(&url).json(&serde_json::json!({ "responses": entries }));
+        let mut request = self
+            .client
+            .post(&url)
+            .json(&serde_json::json!({ "responses": entries }));
         if let Some(authorization) = &first.settings.authorization {
             request = request.header(AUTHORIZATION, authorization);
         }
@@ -231,7 +241,10 @@ impl Worker {
             }
             Err(e) => {
                 let error = format!("{url}: {}", error_chain(&e));
-                return batch.iter().map(|d| self.retry(d, error.clone(), None)).collect();
+                return batch
+                    .iter()
+                    .map(|d| self.retry(d, error.clone(), None))
+                    .collect();
             }
         };
         let (status, headers, body) = answer;
@@ -241,7 +254,10 @@ impl Worker {
             .unwrap_or_default();
         if !matches!(status.as_u16(), 200 | 207) || results.len() != batch.len() {
             // Not a per-entry answer: the whole batch shares its fate.
-            return batch.iter().map(|d| self.classify(d, status, &headers, &body)).collect();
+            return batch
+                .iter()
+                .map(|d| self.classify(d, status, &headers, &body))
+                .collect();
         }
         results
             .iter()
@@ -254,9 +270,15 @@ impl Worker {
                 match result.get("result").and_then(|r| r.as_str()) {
                     Some("accepted" | "duplicate") => DeliveryOutcome::Sent { messages },
                     Some(other) => DeliveryOutcome::Failed {
-                        messages: if messages.is_empty() { vec![other.to_string()] } else { messages },
+                        messages: if messages.is_empty() {
+                            vec![other.to_string()]
+                        } else {
+                            messages
+                        },
                     },
-                    None => DeliveryOutcome::Failed { messages: vec!["the center gave no result for this response".into()] },
+                    None => DeliveryOutcome::Failed {
+                        messages: vec!["the center gave no result for this response".into()],
+                    },
                 }
             })
             .collect()
@@ -347,7 +369,8 @@ fn group_for_sending(claimed: Vec<Delivery>) -> Vec<Vec<Delivery>> {
         let joins = groups.iter_mut().find(|g| {
             delivery.settings.mode == RelayMode::Batch
                 && g[0].settings.mode == RelayMode::Batch
-                && (g[0].account, g[0].call_center_id) == (delivery.account, delivery.call_center_id)
+                && (g[0].account, g[0].call_center_id)
+                    == (delivery.account, delivery.call_center_id)
         });
         match joins {
             Some(group) => group.push(delivery),

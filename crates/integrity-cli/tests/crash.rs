@@ -1,0 +1,128 @@
+//! A server killed with SIGKILL while a response is on its way to the call
+//! center loses nothing: after a restart the response reaches the center.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use integrity_relay::simulator::{Simulator, SimulatorConfig};
+use integrity_store::test_on_both_backends;
+use serde_json::{json, Value};
+
+const KEY: &str = "crash-test-admin-key-0001";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server(database: &str, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_integrity"))
+        .args([
+            "--database",
+            database,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--relay-lease-secs",
+            "1",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start integrity serve")
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not start");
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = client
+        .request(method, url)
+        .header("Authorization", format!("Token token=\"{KEY}\""));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+test_on_both_backends! {
+    async fn a_kill_mid_delivery_loses_nothing(db: &TestDatabase) {
+        let simulator = Simulator::new(SimulatorConfig { latency_ms: 1500, ..Default::default() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let center_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(simulator.clone().serve(listener));
+
+        let manifest = json!({"accounts": [{"subdomain": "acme", "name": "Acme",
+            "users": [{"name": "Al", "email": "al@example.com", "role": "admin", "api_tokens": [KEY]}],
+            "call_centers": [{"name": "Georgia 811", "facilities": ["Gas"], "service_areas": [{"code": "EXMPL01"}],
+                "response_codes": [{"code": "1A", "description": "Marked", "completes": true}],
+                "relay": {"enabled": true, "url": center_url}}]}]});
+        db.store
+            .apply(&integrity_domain::manifest::Manifest::from_json(&manifest.to_string()).unwrap())
+            .await
+            .unwrap();
+        let account = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+        let center = db.store.call_centers(account).await.unwrap()[0].id;
+
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let mut server = start_server(db.url.as_str(), port);
+        wait_healthy(&client, &base).await;
+        let (status, _) = call(&client, reqwest::Method::POST, format!("{base}/tickets"),
+            Some(json!({"ticket": {"ticket_number": "K-1", "call_center": {"id": center}, "service_area": "EXMPL01"}}))).await;
+        assert_eq!(status, 201);
+        let ticket = format!("{base}/tickets/by_center/{center}/by_number/K-1");
+        let (status, _) = call(&client, reqwest::Method::POST, format!("{ticket}/ticket_responses"),
+            Some(json!({"ticket_response": {"service_area": "EXMPL01", "code": "1A"}}))).await;
+        assert_eq!(status, 200);
+
+        // Wait until the delivery is on the wire, then kill the server.
+        for _ in 0..200 {
+            if simulator.stats().requests > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(simulator.stats().requests > 0, "the delivery never started");
+        server.kill().unwrap();
+        server.wait().unwrap();
+
+        let mut server = start_server(db.url.as_str(), port);
+        wait_healthy(&client, &base).await;
+        let mut delivered = false;
+        for _ in 0..200 {
+            let (_, body) = call(&client, reqwest::Method::GET, ticket.clone(), None).await;
+            if body["ticket_responses"][0]["status"] == "sent" {
+                assert!(body["ticket_responses"][0]["responded_at"].is_string());
+                delivered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server.kill().unwrap();
+        server.wait().unwrap();
+        assert!(delivered, "the response never reached the center after the restart");
+        let accepted = simulator.accepted();
+        assert_eq!(accepted.len(), 1, "accepted once, whatever the first attempt did: {accepted:?}");
+        assert_eq!(accepted[0].ticket_number, "K-1");
+    }
+}
