@@ -27,6 +27,8 @@ pub struct AppState {
     /// With a base domain, the account is named by the Host header's first
     /// label and must be the token's account.
     pub base_domain: Option<String>,
+    /// Where `GET /metrics` reads from; `None`: the route answers 404.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 /// The composition root: the whole application for a store and settings.

@@ -6,6 +6,7 @@ use anyhow::Context;
 use integrity_api::{app, AppState};
 use integrity_relay::{Worker, WorkerConfig};
 use integrity_store::{DatabaseUrl, Store};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -53,9 +54,11 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(demo) = demo {
         demo.print_welcome(address);
     }
+    let metrics = install_metrics()?;
     let router = app(AppState {
         store: store.clone(),
         base_domain: args.base_domain,
+        metrics: Some(metrics),
     });
     let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
     let relay = if args.no_relay {
@@ -80,6 +83,20 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// The process-wide metrics recorder behind `GET /metrics`.
+fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+    const DELIVERY_BUCKETS: [f64; 12] = [
+        0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("integrity_relay_delivery_seconds".into()),
+            &DELIVERY_BUCKETS,
+        )?
+        .install_recorder()
+        .context("installing the metrics recorder")
 }
 
 pub async fn shutdown_signal() {

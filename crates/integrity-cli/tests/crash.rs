@@ -95,14 +95,16 @@ test_on_both_backends! {
             Some(json!({"ticket_response": {"service_area": "EXMPL01", "code": "1A"}}))).await;
         assert_eq!(status, 200);
 
-        // Wait until the delivery is on the wire, then kill the server.
+        // Wait until the delivery is on the wire (the center holds it for
+        // its latency), then kill the server.
         for _ in 0..200 {
-            if simulator.stats().requests > 0 {
+            if simulator.stats().received > 0 {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        assert!(simulator.stats().requests > 0, "the delivery never started");
+        assert_eq!(simulator.stats().received, 1, "the delivery never started");
+        assert_eq!(simulator.stats().requests, 0, "the center has not answered yet");
         server.kill().unwrap();
         server.wait().unwrap();
 
@@ -118,9 +120,12 @@ test_on_both_backends! {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
         server.kill().unwrap();
         server.wait().unwrap();
         assert!(delivered, "the response never reached the center after the restart");
+        assert!(metrics.contains("integrity_relay_outcomes_total{outcome=\"sent\"} 1"), "{metrics}");
+        assert!(metrics.contains("integrity_relay_delivery_seconds_bucket"), "{metrics}");
         let accepted = simulator.accepted();
         assert_eq!(accepted.len(), 1, "accepted once, whatever the first attempt did: {accepted:?}");
         assert_eq!(accepted[0].ticket_number, "K-1");

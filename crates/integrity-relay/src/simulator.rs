@@ -77,7 +77,11 @@ pub struct AcceptedResponse {
 /// What the center has seen since it started, as `GET /stats` shows it.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct SimulatorStats {
-    /// POSTs to `/response` and `/response/batch`, whatever their outcome.
+    /// POSTs that arrived, counted before the configured latency: a test
+    /// can tell that a request is in flight while `requests` lags behind.
+    pub received: u64,
+    /// POSTs to `/response` and `/response/batch`, whatever their outcome,
+    /// counted once the latency has passed.
     pub requests: u64,
     /// Responses accepted; each entry of a batch counts on its own.
     pub accepted: u64,
@@ -179,6 +183,7 @@ impl Simulator {
     /// even read.
     async fn admit(&self, headers: &HeaderMap) -> Result<(), Response> {
         let config = &self.inner.config;
+        self.ledger().stats.received += 1;
         if config.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(config.latency_ms)).await;
         }

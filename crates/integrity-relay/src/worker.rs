@@ -87,6 +87,10 @@ impl Default for WorkerConfig {
     }
 }
 
+/// How often the queue's depth is counted for the metrics: a count over the
+/// outbox is too dear for every poll.
+const QUEUE_GAUGE_INTERVAL: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Worker {
     store: Store,
@@ -117,6 +121,7 @@ impl Worker {
             .claim_deliveries(&self.config.worker_id, self.config.batch, lease)
             .await?;
         let count = claimed.len();
+        metrics::counter!("integrity_relay_attempts_total").increment(count as u64);
         let mut sending = JoinSet::new();
         for group in group_for_sending(claimed) {
             let worker = self.clone();
@@ -147,7 +152,12 @@ impl Worker {
     /// does are finished first.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut next_gauge = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_gauge {
+                self.report_queue().await;
+                next_gauge = tokio::time::Instant::now() + QUEUE_GAUGE_INTERVAL;
+            }
             let idle = match self.run_once().await {
                 Ok(0) => true,
                 Ok(_) => false,
@@ -166,6 +176,13 @@ impl Worker {
             }
         }
         tracing::info!("relay worker stopped");
+    }
+
+    async fn report_queue(&self) {
+        if let Ok(summary) = self.store.relay_summary().await {
+            metrics::gauge!("integrity_relay_queue_depth").set(summary.queued as f64);
+            metrics::gauge!("integrity_relay_failed_deliveries").set(summary.failed as f64);
+        }
     }
 
     async fn attempt(&self, delivery: &Delivery) -> DeliveryOutcome {
@@ -347,6 +364,17 @@ impl Worker {
     ) -> Result<(), StoreError> {
         let give_up_at = delivery.created_at + millis(self.config.schedule.give_up_after);
         tracing::debug!(delivery = delivery.id, ?outcome, "relay attempt");
+        let label = match &outcome {
+            DeliveryOutcome::Sent { .. } => {
+                let waited = now_millis().saturating_sub(delivery.created_at).max(0);
+                metrics::histogram!("integrity_relay_delivery_seconds")
+                    .record(waited as f64 / 1000.0);
+                "sent"
+            }
+            DeliveryOutcome::Failed { .. } => "failed",
+            DeliveryOutcome::Retry { .. } => "retry",
+        };
+        metrics::counter!("integrity_relay_outcomes_total", "outcome" => label).increment(1);
         let held = self
             .store
             .finish_delivery(delivery, &self.config.worker_id, outcome, give_up_at)

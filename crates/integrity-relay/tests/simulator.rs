@@ -521,6 +521,7 @@ async fn a_fail_rate_of_one_answers_every_request_503() {
     assert_eq!(
         sim.stats(),
         SimulatorStats {
+            received: 6,
             requests: 6,
             accepted: 0,
             rejected: 0,
@@ -792,7 +793,7 @@ async fn get_responses_lists_the_accepted_in_order_and_stats_count() {
 
     assert_eq!(
         get(&app, "/stats").await,
-        json!({"requests": 5, "accepted": 4, "rejected": 2, "faults": 0})
+        json!({"received": 5, "requests": 5, "accepted": 4, "rejected": 2, "faults": 0})
     );
 }
 

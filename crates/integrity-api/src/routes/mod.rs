@@ -17,6 +17,7 @@ pub(crate) fn all(prefix: &str) -> Router<AppState> {
     let ticket = format!("{prefix}/tickets/by_center/{{call_center_id}}/by_number/{{number}}");
     Router::new()
         .route(&format!("{prefix}/healthz"), get(health::healthz))
+        .route(&format!("{prefix}/metrics"), get(health::metrics))
         .route(
             &format!("{prefix}/call_centers"),
             get(catalog::call_centers),

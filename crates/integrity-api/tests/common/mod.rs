@@ -103,6 +103,7 @@ pub fn api(db: &TestDatabase) -> Router {
     app(AppState {
         store: db.store.clone(),
         base_domain: None,
+        metrics: None,
     })
 }
 
@@ -110,6 +111,7 @@ pub fn api_with_base_domain(db: &TestDatabase) -> Router {
     app(AppState {
         store: db.store.clone(),
         base_domain: Some(BASE_DOMAIN.to_string()),
+        metrics: None,
     })
 }
 
