@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use integrity_api::{app, AppState};
-use integrity_relay::{Worker, WorkerConfig};
+use integrity_relay::Worker;
 use integrity_store::{DatabaseUrl, Store};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -25,11 +25,8 @@ pub struct ServeArgs {
     /// elsewhere, or nowhere).
     #[arg(long)]
     no_relay: bool,
-    /// How long a delivery claimed by this process stays its own; after a
-    /// crash, another process (or this one restarted) resends it after
-    /// this long.
-    #[arg(long, default_value_t = 60, env = "INTEGRITY_RELAY_LEASE_SECS")]
-    relay_lease_secs: u64,
+    #[command(flatten)]
+    relay: crate::relay::RelayOptions,
 }
 
 pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
@@ -64,11 +61,7 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     let relay = if args.no_relay {
         None
     } else {
-        let config = WorkerConfig {
-            lease: std::time::Duration::from_secs(args.relay_lease_secs.max(1)),
-            ..WorkerConfig::default()
-        };
-        let worker = Worker::new(store.clone(), config)?;
+        let worker = Worker::new(store.clone(), args.relay.worker_config())?;
         Some(tokio::spawn(worker.run(async {
             let _ = relay_stopped.await;
         })))

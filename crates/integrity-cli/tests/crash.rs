@@ -1,5 +1,6 @@
-//! A server killed with SIGKILL while a response is on its way to the call
-//! center loses nothing: after a restart the response reaches the center.
+//! Server processes as operators run them: one killed with SIGKILL while a
+//! response is on its way to the call center loses nothing, and two on one
+//! database deliver each response once.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -130,4 +131,83 @@ test_on_both_backends! {
         assert_eq!(accepted.len(), 1, "accepted once, whatever the first attempt did: {accepted:?}");
         assert_eq!(accepted[0].ticket_number, "K-1");
     }
+
+    async fn two_servers_on_one_database_deliver_each_response_once(db: &TestDatabase) {
+        let simulator = Simulator::new(SimulatorConfig { latency_ms: 20, ..Default::default() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let center_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(simulator.clone().serve(listener));
+        let areas: Vec<String> = (0..10).map(|i| format!("AREA{i:02}")).collect();
+        let manifest = json!({"accounts": [{"subdomain": "acme", "name": "Acme",
+            "users": [{"name": "Al", "email": "al@example.com", "role": "admin", "api_tokens": [KEY]}],
+            "call_centers": [{"name": "Georgia 811", "facilities": ["Gas"],
+                "service_areas": areas.iter().map(|a| json!({"code": a})).collect::<Vec<_>>(),
+                "response_codes": [{"code": "1A", "description": "Marked", "completes": true}],
+                "relay": {"enabled": true, "url": center_url}}]}]});
+        db.store
+            .apply(&integrity_domain::manifest::Manifest::from_json(&manifest.to_string()).unwrap())
+            .await
+            .unwrap();
+        let account = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+        let center = db.store.call_centers(account).await.unwrap()[0].id;
+
+        let client = reqwest::Client::new();
+        let ports = [free_port(), free_port()];
+        let mut servers: Vec<Child> = ports.iter().map(|port| start_server(db.url.as_str(), *port)).collect();
+        let bases: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+        for base in &bases {
+            wait_healthy(&client, base).await;
+        }
+        for t in 0..4 {
+            let (status, _) = call(&client, reqwest::Method::POST, format!("{}/tickets", bases[t % 2]),
+                Some(json!({"ticket": {"ticket_number": format!("P-{t}"), "call_center": {"id": center},
+                    "service_area": areas[0], "additional_service_areas": areas[1..]}}))).await;
+            assert_eq!(status, 201);
+        }
+        let mut posts = Vec::new();
+        for t in 0..4 {
+            for (i, area) in areas.iter().enumerate() {
+                let base = bases[(t + i) % 2].clone();
+                let url = format!("{base}/tickets/by_center/{center}/by_number/P-{t}/ticket_responses");
+                let body = json!({"ticket_response": {"service_area": area, "code": "1A"}});
+                let client = client.clone();
+                posts.push(async move { call(&client, reqwest::Method::POST, url, Some(body)).await });
+            }
+        }
+        for (status, body) in futures_join_all(posts).await {
+            assert_eq!(status, 200, "{body}");
+        }
+        for _ in 0..400 {
+            if simulator.stats().accepted >= 40 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for server in &mut servers {
+            server.kill().unwrap();
+            server.wait().unwrap();
+        }
+        let stats = simulator.stats();
+        assert_eq!(stats.accepted, 40, "{stats:?}");
+        assert_eq!(stats.rejected, 0, "no delivery was sent twice (a second copy is refused as a duplicate): {stats:?}");
+        let mut pairs: Vec<_> = simulator.accepted().into_iter().map(|a| (a.ticket_number, a.member_code)).collect();
+        pairs.sort();
+        pairs.dedup();
+        assert_eq!(pairs.len(), 40);
+    }
+}
+
+/// Awaits every future, in order, concurrently.
+async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+    F: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        outputs.push(handle.await.expect("request task"));
+    }
+    outputs
 }
