@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use crate::{ApiError, AppState, MAX_BODY_BYTES};
+use crate::{ApiError, AppState, MAX_BODY_BYTES, MAX_DOCUMENT_BYTES};
 
 /// A request body, read (at most [`MAX_BODY_BYTES`]) but not yet parsed:
 /// handlers parse it after authentication, lookup and permission checks, so
@@ -19,15 +19,12 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &AppState) -> Result<Self, ApiError> {
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        if declared_length(&req).is_some_and(|len| len > MAX_BODY_BYTES) {
             return Err(ApiError::PayloadTooLarge);
         }
-        Ok(JsonBody(read_limited(req.into_body()).await?))
+        Ok(JsonBody(
+            read_limited(req.into_body(), MAX_BODY_BYTES).await?,
+        ))
     }
 }
 
@@ -61,8 +58,33 @@ fn holds_nul(value: &serde_json::Value) -> bool {
     }
 }
 
-async fn read_limited(body: Body) -> Result<axum::body::Bytes, ApiError> {
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+/// A raw request body (a call center's document) of at most
+/// [`MAX_DOCUMENT_BYTES`].
+#[derive(Debug)]
+pub struct RawBody(pub axum::body::Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &AppState) -> Result<Self, ApiError> {
+        if declared_length(&req).is_some_and(|len| len > MAX_DOCUMENT_BYTES) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        Ok(RawBody(
+            read_limited(req.into_body(), MAX_DOCUMENT_BYTES).await?,
+        ))
+    }
+}
+
+fn declared_length(req: &Request) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::PayloadTooLarge),
         Err(e) => Err(ApiError::BadRequest(format!(

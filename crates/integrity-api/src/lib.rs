@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod error;
+pub mod intake;
 mod out;
 mod routes;
 
@@ -18,8 +19,12 @@ pub use error::ApiError;
 /// also served there, so an existing client only changes its host.
 pub const LEGACY_PREFIX: &str = "/api/integrations/integrity";
 
-/// Largest request body accepted (413 beyond).
+/// Largest JSON request body accepted (413 beyond).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Largest call-center document accepted by intake: an e-mail with its
+/// maps and polygons is larger than any JSON request.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {

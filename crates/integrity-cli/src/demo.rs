@@ -89,7 +89,7 @@ pub async fn provision(store: &Store) -> anyhow::Result<Demo> {
 
 async fn take_in(store: &Store, account: AccountId, ticket: Value) -> anyhow::Result<()> {
     let intake = parse_intake(ticket).map_err(|e| anyhow::anyhow!("generated demo ticket: {e}"))?;
-    store.intake_ticket(account, &intake, None).await?;
+    store.intake_ticket(account, &intake, None, None).await?;
     Ok(())
 }
 

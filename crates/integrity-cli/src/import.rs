@@ -1,6 +1,7 @@
-//! `integrity import`: tickets from JSON Lines, one per line.
+//! `integrity import`: tickets from JSON Lines, one per line, or from
+//! call centers' own documents, one per file.
 //!
-//! Each line is a ticket in the API's shape, bare or under a `ticket` key.
+//! Each JSON line is a ticket in the API's shape, bare or under a `ticket` key.
 //! The call center is named by `{"id": N}` or, more handily for files, by
 //! `{"name": "Georgia 811"}`. A bad line is reported by number and reason
 //! and the rest are still taken in; intake is idempotent, so a file can be
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use integrity_domain::ticket::parse_intake;
-use integrity_store::{DatabaseUrl, IntakeOutcome, Store, StoreError};
+use integrity_store::{AccountId, DatabaseUrl, IntakeOutcome, Store, StoreError};
 use serde_json::Value;
 
 #[derive(clap::Args)]
@@ -22,8 +23,18 @@ pub struct ImportArgs {
     /// Subdomain of the account the tickets belong to.
     #[arg(long)]
     account: String,
-    /// JSON Lines file, or `-` for standard input.
-    file: PathBuf,
+    /// jsonl (the API's ticket shape, one per line), or a call center's
+    /// format, one document per file: auto, open-ticket, usan-xml,
+    /// usan-text, usan-legacy, eml.
+    #[arg(long, default_value = "jsonl")]
+    format: String,
+    /// The call center the documents come from (not for jsonl, whose lines
+    /// name it).
+    #[arg(long)]
+    call_center: Option<String>,
+    /// Files; for jsonl, `-` reads standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Default)]
@@ -40,52 +51,42 @@ pub async fn run(url: &DatabaseUrl, args: ImportArgs) -> anyhow::Result<ExitCode
         .account_by_subdomain(&args.account)
         .await?
         .with_context(|| format!("no account with subdomain {:?}", args.account))?;
-    let centers: HashMap<String, i64> = store
-        .call_centers(account)
-        .await?
-        .into_iter()
-        .map(|c| (c.name, c.id))
-        .collect();
-
-    let (reader, size): (Box<dyn Read>, Option<u64>) = if args.file.as_os_str() == "-" {
-        (Box::new(std::io::stdin()), None)
+    let summary = if args.format == "jsonl" {
+        let mut summary = Summary::default();
+        for file in &args.files {
+            import_lines(&store, account, file, &mut summary).await?;
+        }
+        summary
     } else {
-        let file = std::fs::File::open(&args.file)
-            .with_context(|| format!("opening {}", args.file.display()))?;
-        let size = file.metadata().ok().map(|m| m.len());
-        (Box::new(file), size)
-    };
-    let progress = match size {
-        Some(bytes) => ProgressBar::new(bytes).with_style(
-            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        ),
-        None => ProgressBar::new_spinner(),
-    };
-
-    let mut summary = Summary::default();
-    for (index, line) in BufReader::new(reader).lines().enumerate() {
-        let number = index + 1;
-        let line = line.with_context(|| format!("reading line {number}"))?;
-        progress.inc(line.len() as u64 + 1);
-        if line.trim().is_empty() {
-            continue;
-        }
-        match import_line(&store, account, &centers, &line).await {
-            Ok(IntakeOutcome::Created) => summary.created += 1,
-            Ok(IntakeOutcome::NewVersion) => summary.new_versions += 1,
-            Ok(IntakeOutcome::Unchanged) => summary.unchanged += 1,
-            Err(LineError::Rejected(reason)) => {
-                summary.rejected += 1;
-                progress.suspend(|| eprintln!("line {number}: {reason}"));
+        let name = args
+            .call_center
+            .as_deref()
+            .context("--call-center is needed for documents")?;
+        let center = call_center_id(&store, account, name).await?;
+        let format = (args.format != "auto").then_some(args.format.as_str());
+        let mut summary = Summary::default();
+        for file in &args.files {
+            match crate::documents::take_file(&store, account, center, format, file).await? {
+                crate::documents::Taken::Done(outcome, number) => {
+                    summary.count(outcome);
+                    println!(
+                        "{}: ticket {number} {}",
+                        file.display(),
+                        crate::documents::describe(outcome)
+                    );
+                }
+                crate::documents::Taken::Refused(reason) => {
+                    summary.rejected += 1;
+                    eprintln!("{}: {reason}", file.display());
+                }
             }
-            Err(LineError::Store(e)) => return Err(e).with_context(|| format!("line {number}")),
         }
-    }
-    progress.finish_and_clear();
+        summary
+    };
+    let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
     println!(
         "imported {}: {} created, {} new versions, {} unchanged, {} rejected",
-        args.file.display(),
+        files.join(", "),
         summary.created,
         summary.new_versions,
         summary.unchanged,
@@ -97,6 +98,76 @@ pub async fn run(url: &DatabaseUrl, args: ImportArgs) -> anyhow::Result<ExitCode
     } else {
         ExitCode::SUCCESS
     })
+}
+
+impl Summary {
+    fn count(&mut self, outcome: IntakeOutcome) {
+        match outcome {
+            IntakeOutcome::Created => self.created += 1,
+            IntakeOutcome::NewVersion => self.new_versions += 1,
+            IntakeOutcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// The id of the account's call center of that name.
+pub async fn call_center_id(store: &Store, account: AccountId, name: &str) -> anyhow::Result<i64> {
+    store
+        .call_centers(account)
+        .await?
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| c.id)
+        .with_context(|| format!("no call center named {name:?} in this account"))
+}
+
+async fn import_lines(
+    store: &Store,
+    account: AccountId,
+    file: &std::path::Path,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    let centers: HashMap<String, i64> = store
+        .call_centers(account)
+        .await?
+        .into_iter()
+        .map(|c| (c.name, c.id))
+        .collect();
+
+    let (reader, size): (Box<dyn Read>, Option<u64>) = if file.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let file =
+            std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
+    };
+    let progress = match size {
+        Some(bytes) => ProgressBar::new(bytes).with_style(
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner(),
+    };
+
+    for (index, line) in BufReader::new(reader).lines().enumerate() {
+        let number = index + 1;
+        let line = line.with_context(|| format!("reading line {number}"))?;
+        progress.inc(line.len() as u64 + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        match import_line(store, account, &centers, &line).await {
+            Ok(outcome) => summary.count(outcome),
+            Err(LineError::Rejected(reason)) => {
+                summary.rejected += 1;
+                progress.suspend(|| eprintln!("line {number}: {reason}"));
+            }
+            Err(LineError::Store(e)) => return Err(e).with_context(|| format!("line {number}")),
+        }
+    }
+    progress.finish_and_clear();
+    Ok(())
 }
 
 enum LineError {
@@ -117,7 +188,7 @@ async fn import_line(
     }
     resolve_call_center_name(&mut value, centers)?;
     let intake = parse_intake(value).map_err(|e| LineError::Rejected(e.to_string()))?;
-    match store.intake_ticket(account, &intake, None).await {
+    match store.intake_ticket(account, &intake, None, None).await {
         Ok((outcome, _)) => Ok(outcome),
         Err(StoreError::Invalid(e)) => Err(LineError::Rejected(e.to_string())),
         Err(e) => Err(LineError::Store(e)),

@@ -1,6 +1,7 @@
 //! The `integrity` command: argument parsing and wiring only.
 
 mod demo;
+mod documents;
 mod import;
 mod relay;
 mod serve;
@@ -43,8 +44,11 @@ enum Command {
         /// The manifest (see docs/provisioning.md).
         file: PathBuf,
     },
-    /// Take in tickets from JSON Lines, one ticket per line.
+    /// Take in tickets: JSON Lines, or call centers' documents.
     Import(import::ImportArgs),
+    /// Take in call centers' documents dropped into a folder.
+    #[command(subcommand)]
+    Intake(IntakeCommand),
     /// Issue, list and revoke API keys.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
@@ -53,6 +57,13 @@ enum Command {
     Relay(relay::RelayCommand),
     /// Run a simulated call center that receives positive responses.
     CallCenterSim(sim::SimArgs),
+}
+
+#[derive(Subcommand)]
+enum IntakeCommand {
+    /// Take in every file dropped into DIR, moving each to DIR/done or
+    /// DIR/failed (with a reason file). Nothing is deleted.
+    Watch(documents::WatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +106,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Apply { file } => apply(&url, &file).await,
         Command::Import(args) => import::run(&url, args).await,
+        Command::Intake(IntakeCommand::Watch(args)) => {
+            let store = Store::open(&url).await?;
+            documents::watch(&store, args)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::Tokens(command) => tokens::run(&url, command).await,
         Command::Relay(command) => relay::run(&url, command).await,
     }

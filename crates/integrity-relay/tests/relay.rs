@@ -49,7 +49,10 @@ async fn provision(store: &Store, url: &str, areas: usize) -> Fixture {
         "service_area": codes[0], "additional_service_areas": codes[1..]}),
     )
     .unwrap();
-    store.intake_ticket(account, &intake, None).await.unwrap();
+    store
+        .intake_ticket(account, &intake, None, None)
+        .await
+        .unwrap();
     let user = store
         .authenticate("acme-existing-key-0001")
         .await

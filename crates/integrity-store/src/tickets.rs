@@ -4,7 +4,7 @@ mod history;
 mod load;
 mod work;
 
-pub use history::HistoryEntry;
+pub use history::{HistoryEntry, StoredDocument};
 pub use work::Transition;
 
 use integrity_domain::errors::ValidationErrors;
@@ -13,6 +13,41 @@ use integrity_domain::time::{now_millis, Millis};
 
 use crate::conn::{query, Conn, Query};
 use crate::{AccountId, Store, StoreError};
+
+/// Where a ticket taken in from a call-center format came from: the
+/// document as received (kept as evidence), what the parser found beside
+/// the content, and the attachments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Provenance {
+    /// `open-ticket`, `usan-xml`, … (`api` for the JSON of `POST /tickets`).
+    pub format: String,
+    pub document: Document,
+    pub attachments: Vec<Document>,
+    /// The center's revision of the ticket; a new version takes it when it
+    /// is ahead of Integrity's count.
+    pub revision: Option<i64>,
+    pub cancelled: bool,
+    /// Corrections the parser made, for the history.
+    pub notes: Vec<String>,
+    /// Source fields with no place in the ticket, for the history.
+    pub extra: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Document {
+    pub name: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Provenance {
+    fn describe(&self, version: i64) -> serde_json::Value {
+        serde_json::json!({
+            "format": self.format, "revision": self.revision, "version_number": version,
+            "cancelled": self.cancelled, "notes": self.notes, "extra": self.extra,
+        })
+    }
+}
 
 /// What an intake did with the ticket it was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +115,7 @@ impl Store {
         account: AccountId,
         intake: &TicketIntake,
         actor: Option<i64>,
+        source: Option<&Provenance>,
     ) -> Result<(IntakeOutcome, Ticket), StoreError> {
         let mut tx = self.write().await?;
         let center: Option<(i64,)> = tx
@@ -96,7 +132,7 @@ impl Store {
             .map_err(crate::error::corrupt("ticket content"))?;
         for _ in 0..INTAKE_ATTEMPTS {
             if let Some((outcome, id)) =
-                try_intake(&mut tx, account, intake, &content, actor).await?
+                try_intake(&mut tx, account, intake, &content, actor, source).await?
             {
                 let ticket = load::ticket_by_id(&mut tx, account, id)
                     .await?
@@ -193,11 +229,12 @@ async fn try_intake(
     intake: &TicketIntake,
     content: &str,
     actor: Option<i64>,
+    source: Option<&Provenance>,
 ) -> Result<Option<(IntakeOutcome, i64)>, StoreError> {
     let now = now_millis();
-    let existing: Option<(i64, i64, String)> = tx
+    let existing: Option<(i64, i64, String, String)> = tx
         .fetch_optional(query!(
-            "SELECT id, version_number, content FROM tickets
+            "SELECT id, version_number, content, status FROM tickets
              WHERE account_id = $1 AND call_center_id = $2 AND ticket_number = $3",
             account.0,
             intake.call_center_id,
@@ -205,20 +242,28 @@ async fn try_intake(
         ))
         .await?;
     let search_text = intake.content.search_text();
+    let cancelled = source.is_some_and(|s| s.cancelled);
+    let provenance = |version: i64| source.map_or(serde_json::Value::Null, |s| s.describe(version));
     match existing {
         None => {
             let assignee = routed_assignee(tx, account, intake).await?;
-            let status = TicketStatus::open_for(assignee.is_some());
+            let status = if cancelled {
+                TicketStatus::Cancelled
+            } else {
+                TicketStatus::open_for(assignee.is_some())
+            };
+            let version = source.and_then(|s| s.revision).unwrap_or(0).max(0);
             let inserted: Option<(i64,)> = tx
                 .fetch_optional(query!(
                     "INSERT INTO tickets (account_id, call_center_id, ticket_number, version_number,
                          status, assignee_id, content, search_text, created_at, updated_at)
-                     VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $8)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
                      ON CONFLICT (account_id, call_center_id, ticket_number) DO NOTHING
                      RETURNING id",
                     account.0,
                     intake.call_center_id,
                     intake.content.ticket_number.as_str(),
+                    version,
                     status.as_str(),
                     assignee.as_ref().map(|(id, _)| *id),
                     content,
@@ -230,16 +275,9 @@ async fn try_intake(
                 return Ok(None);
             };
             replace_service_areas(tx, account, id, intake).await?;
-            record(
-                tx,
-                account,
-                id,
-                "created",
-                actor,
-                serde_json::json!({"version_number": 0}),
-                now,
-            )
-            .await?;
+            let documents = store_documents(tx, account, id, version, source, now).await?;
+            let data = serde_json::json!({"version_number": version, "source": provenance(version), "documents": documents});
+            record(tx, account, id, "created", actor, data, now).await?;
             if let Some((user, name)) = assignee {
                 let data = serde_json::json!({
                     "before": null, "after": {"id": user, "name": name},
@@ -249,15 +287,24 @@ async fn try_intake(
             }
             Ok(Some((IntakeOutcome::Created, id)))
         }
-        Some((id, _, stored)) if stored == content => Ok(Some((IntakeOutcome::Unchanged, id))),
-        Some((id, version, stored)) => {
+        Some((id, _, stored, status)) if stored == content => {
+            // A retransmission; only a cancellation it carries is news.
+            if cancelled && status != TicketStatus::Cancelled.as_str() {
+                cancel(tx, account, id, &status, actor, now).await?;
+                return Ok(Some((IntakeOutcome::NewVersion, id)));
+            }
+            Ok(Some((IntakeOutcome::Unchanged, id)))
+        }
+        Some((id, version, stored, status)) => {
+            // The center's revision number wins when it is ahead of ours.
+            let next = (version + 1).max(source.and_then(|s| s.revision).unwrap_or(0));
             let changed = tx
                 .execute(query!(
-                    "UPDATE tickets SET content = $1, search_text = $2,
-                         version_number = version_number + 1, updated_at = $3
-                     WHERE account_id = $4 AND id = $5 AND version_number = $6",
+                    "UPDATE tickets SET content = $1, search_text = $2, version_number = $3, updated_at = $4
+                     WHERE account_id = $5 AND id = $6 AND version_number = $7",
                     content,
                     search_text,
+                    next,
                     now,
                     account.0,
                     id,
@@ -270,15 +317,84 @@ async fn try_intake(
             replace_service_areas(tx, account, id, intake).await?;
             let previous: serde_json::Value =
                 serde_json::from_str(&stored).map_err(crate::error::corrupt("ticket content"))?;
+            let documents = store_documents(tx, account, id, next, source, now).await?;
             let data = serde_json::json!({
-                "version_number": version + 1,
+                "version_number": next,
                 "previous_version_number": version,
                 "previous_content": previous,
+                "source": provenance(next),
+                "documents": documents,
             });
             record(tx, account, id, "new_version", actor, data, now).await?;
+            if cancelled && status != TicketStatus::Cancelled.as_str() {
+                cancel(tx, account, id, &status, actor, now).await?;
+            }
             Ok(Some((IntakeOutcome::NewVersion, id)))
         }
     }
+}
+
+async fn cancel(
+    tx: &mut Conn,
+    account: AccountId,
+    ticket: i64,
+    before: &str,
+    actor: Option<i64>,
+    now: Millis,
+) -> Result<(), StoreError> {
+    tx.execute(query!(
+        "UPDATE tickets SET status = $1, updated_at = $2 WHERE account_id = $3 AND id = $4",
+        TicketStatus::Cancelled.as_str(),
+        now,
+        account.0,
+        ticket
+    ))
+    .await?;
+    let data = serde_json::json!({"before": before, "after": "cancelled", "reason": "cancelled by the call center"});
+    record(tx, account, ticket, "status_changed", actor, data, now).await
+}
+
+/// Keeps the source document and its attachments with the version they
+/// brought; returns their ids.
+async fn store_documents(
+    tx: &mut Conn,
+    account: AccountId,
+    ticket: i64,
+    version: i64,
+    source: Option<&Provenance>,
+    now: Millis,
+) -> Result<Vec<i64>, StoreError> {
+    let Some(source) = source else {
+        return Ok(Vec::new());
+    };
+    let mut ids = Vec::new();
+    let documents = std::iter::once(("source", None, &source.document)).chain(
+        source
+            .attachments
+            .iter()
+            .map(|a| ("attachment", Some(a.name.as_str()), a)),
+    );
+    for (role, name, document) in documents {
+        let (id,): (i64,) = tx
+            .fetch_one(query!(
+                "INSERT INTO ticket_documents (account_id, ticket_id, version_number, role, format, name,
+                     content_type, sha256, body, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                account.0,
+                ticket,
+                version,
+                role,
+                source.format.as_str(),
+                name,
+                document.content_type.as_str(),
+                crate::tokens::digest_bytes(&document.body),
+                document.body.as_slice(),
+                now
+            ))
+            .await?;
+        ids.push(id);
+    }
+    Ok(ids)
 }
 
 /// The default assignee of the ticket's primary service area, when the

@@ -12,6 +12,11 @@ pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Hex SHA-256 of any bytes (documents kept as evidence).
+pub fn digest_bytes(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// A new key: the prefix and 256 random bits in hex.
 pub fn generate() -> String {
     let mut bytes = [0u8; 32];

@@ -148,17 +148,17 @@ test_on_both_backends! {
     async fn intake_creates_versions_and_ignores_retransmissions(db: &TestDatabase) {
         let (acme, _) = provisioned(&db.store).await;
         let center = georgia(&db.store, acme).await;
-        let (outcome, created) = db.store.intake_ticket(acme, &ticket(center, "T-1", "first"), None).await.unwrap();
+        let (outcome, created) = db.store.intake_ticket(acme, &ticket(center, "T-1", "first"), None, None).await.unwrap();
         assert_eq!(outcome, IntakeOutcome::Created);
         assert_eq!((created.version_number, created.status), (0, TicketStatus::Unassigned));
         assert_eq!(created.custom_fields.len(), 2, "common and Georgia's own field");
         assert_eq!(created.response_status, "not_available");
 
-        let (outcome, same) = db.store.intake_ticket(acme, &ticket(center, "T-1", "first"), None).await.unwrap();
+        let (outcome, same) = db.store.intake_ticket(acme, &ticket(center, "T-1", "first"), None, None).await.unwrap();
         assert_eq!(outcome, IntakeOutcome::Unchanged);
         assert_eq!(same, created);
 
-        let (outcome, revised) = db.store.intake_ticket(acme, &ticket(center, "T-1", "second"), None).await.unwrap();
+        let (outcome, revised) = db.store.intake_ticket(acme, &ticket(center, "T-1", "second"), None, None).await.unwrap();
         assert_eq!(outcome, IntakeOutcome::NewVersion);
         assert_eq!((revised.id, revised.version_number), (created.id, 1));
         assert_eq!(revised.content.remarks.as_deref(), Some("second"));
@@ -171,14 +171,14 @@ test_on_both_backends! {
     async fn intake_refuses_a_call_center_of_another_account(db: &TestDatabase) {
         let (acme, other) = provisioned(&db.store).await;
         let foreign_center = georgia(&db.store, other).await;
-        let err = db.store.intake_ticket(acme, &ticket(foreign_center, "T-1", ""), None).await.unwrap_err();
+        let err = db.store.intake_ticket(acme, &ticket(foreign_center, "T-1", ""), None, None).await.unwrap_err();
         assert!(matches!(&err, StoreError::Invalid(e) if e.get("call_center").is_some()), "{err}");
     }
 
     async fn tickets_are_invisible_to_other_accounts(db: &TestDatabase) {
         let (acme, other) = provisioned(&db.store).await;
         let center = georgia(&db.store, acme).await;
-        db.store.intake_ticket(acme, &ticket(center, "SECRET-1", "private"), None).await.unwrap();
+        db.store.intake_ticket(acme, &ticket(center, "SECRET-1", "private"), None, None).await.unwrap();
         assert!(db.store.ticket_by_number(other, center, "SECRET-1").await.unwrap().is_none());
         let page = db.store.tickets(other, &TicketFilter { per_page: 50, ..Default::default() }).await.unwrap();
         assert!(page.tickets.is_empty());
@@ -188,12 +188,12 @@ test_on_both_backends! {
         let (acme, _) = provisioned(&db.store).await;
         let center = georgia(&db.store, acme).await;
         for i in 0..7 {
-            db.store.intake_ticket(acme, &ticket(center, &format!("N-{i}"), "dig near the OAK tree"), None).await.unwrap();
+            db.store.intake_ticket(acme, &ticket(center, &format!("N-{i}"), "dig near the OAK tree"), None, None).await.unwrap();
         }
         let mut other_area = ticket(center, "N-x", "pool");
         other_area.content.service_area = Some("ELSEWHERE".into());
         other_area.content.additional_service_areas.clear();
-        db.store.intake_ticket(acme, &other_area, None).await.unwrap();
+        db.store.intake_ticket(acme, &other_area, None, None).await.unwrap();
 
         let mut seen = Vec::new();
         let mut filter = TicketFilter { per_page: 3, q: Some("oak".into()), ..Default::default() };

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod health;
+mod intake;
 mod relay;
 mod tickets;
 mod users;
@@ -38,6 +39,14 @@ pub(crate) fn all(prefix: &str) -> Router<AppState> {
             axum::routing::post(work::respond).put(work::replace_responses),
         )
         .route(&format!("{ticket}/history"), get(work::history))
+        .route(
+            &format!("{ticket}/documents/{{document}}"),
+            get(intake::document),
+        )
+        .route(
+            &format!("{prefix}/call_centers/{{id}}/intake"),
+            axum::routing::post(intake::take_in),
+        )
         .route(
             &format!("{prefix}/users"),
             get(users::list).post(users::create),

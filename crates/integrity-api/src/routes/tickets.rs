@@ -59,7 +59,7 @@ pub(crate) async fn intake(
     let intake = parse_intake(body.require("ticket")?).map_err(ApiError::Invalid)?;
     let (outcome, ticket) = state
         .store
-        .intake_ticket(caller.0.account, &intake, Some(caller.0.user_id))
+        .intake_ticket(caller.0.account, &intake, Some(caller.0.user_id), None)
         .await?;
     let status = match outcome {
         IntakeOutcome::Created => StatusCode::CREATED,

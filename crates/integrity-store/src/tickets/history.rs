@@ -76,3 +76,66 @@ impl Store {
             .map(Some)
     }
 }
+
+/// A document kept with a ticket: the source of a version or an attachment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDocument {
+    pub id: i64,
+    pub version_number: i64,
+    pub role: String,
+    pub format: String,
+    pub name: Option<String>,
+    pub content_type: String,
+    pub sha256: String,
+    pub body: Vec<u8>,
+    pub received_at: Millis,
+}
+
+#[derive(sqlx::FromRow)]
+struct DocumentRow {
+    id: i64,
+    version_number: i64,
+    role: String,
+    format: String,
+    name: Option<String>,
+    content_type: String,
+    sha256: String,
+    body: Vec<u8>,
+    received_at: i64,
+}
+
+impl Store {
+    /// One of a ticket's documents, as received.
+    pub async fn ticket_document(
+        &self,
+        account: AccountId,
+        call_center_id: i64,
+        number: &str,
+        document: i64,
+    ) -> Result<Option<StoredDocument>, StoreError> {
+        let mut conn = self.read().await?;
+        let row: Option<DocumentRow> = conn
+            .fetch_optional(query!(
+                "SELECT d.id, d.version_number, d.role, d.format, d.name, d.content_type, d.sha256, d.body, d.received_at
+                 FROM ticket_documents d
+                 JOIN tickets t ON t.account_id = d.account_id AND t.id = d.ticket_id
+                 WHERE d.account_id = $1 AND t.call_center_id = $2 AND t.ticket_number = $3 AND d.id = $4",
+                account.0,
+                call_center_id,
+                number,
+                document
+            ))
+            .await?;
+        Ok(row.map(|r| StoredDocument {
+            id: r.id,
+            version_number: r.version_number,
+            role: r.role,
+            format: r.format,
+            name: r.name,
+            content_type: r.content_type,
+            sha256: r.sha256,
+            body: r.body,
+            received_at: r.received_at,
+        }))
+    }
+}

@@ -1,0 +1,99 @@
+//! `POST /call_centers/:id/intake`: a ticket in its call center's own
+//! format; and the documents kept with a ticket.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use integrity_domain::permission::Permission;
+use integrity_store::IntakeOutcome;
+
+use crate::auth::Caller;
+use crate::body::RawBody;
+use crate::intake::{read_document, resolve_format};
+use crate::out::TicketOut;
+use crate::{ApiError, AppState};
+
+pub(crate) async fn take_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let Path(text) = path.map_err(|_| ApiError::NotFound)?;
+    let center: i64 = text.parse().map_err(|_| ApiError::NotFound)?;
+    if state
+        .store
+        .relay_settings(caller.0.account, center)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound);
+    }
+    caller.require(Permission::TicketsCreate)?;
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
+    let named = params
+        .iter()
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.as_str());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let body = body.0.to_vec();
+    if body.is_empty() {
+        return Err(ApiError::BadRequest("the request has no document".into()));
+    }
+    let format = resolve_format(named, &body, content_type).map_err(ApiError::Invalid)?;
+    let content_type = content_type
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let (intake, provenance) = read_document(center, format, "request body", &content_type, body)
+        .map_err(ApiError::Invalid)?;
+    let (outcome, ticket) = state
+        .store
+        .intake_ticket(
+            caller.0.account,
+            &intake,
+            Some(caller.0.user_id),
+            Some(&provenance),
+        )
+        .await?;
+    let status = match outcome {
+        IntakeOutcome::Created => StatusCode::CREATED,
+        IntakeOutcome::NewVersion | IntakeOutcome::Unchanged => StatusCode::OK,
+    };
+    Ok((status, Json(TicketOut::from(&ticket))).into_response())
+}
+
+pub(crate) async fn document(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((center, number, id)) = path.map_err(|_| ApiError::NotFound)?;
+    let center: i64 = center.parse().map_err(|_| ApiError::NotFound)?;
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    if number.contains('\0') {
+        return Err(ApiError::NotFound);
+    }
+    let document = state
+        .store
+        .ticket_document(caller.0.account, center, &number, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    caller.require(Permission::TicketsRead)?;
+    let content_type = HeaderValue::from_str(&document.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let mut response = (StatusCode::OK, document.body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    if let Ok(digest) = HeaderValue::from_str(&format!("sha-256={}", document.sha256)) {
+        response.headers_mut().insert("x-content-sha256", digest);
+    }
+    Ok(response)
+}

@@ -1,0 +1,199 @@
+//! Taking in call centers' own documents from files: `integrity import
+//! --format …` and `integrity intake watch DIR`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use integrity_api::intake::{read_document, resolve_format};
+use integrity_store::{AccountId, IntakeOutcome, Store, StoreError};
+
+/// What became of one document.
+pub enum Taken {
+    Done(IntakeOutcome, String),
+    Refused(String),
+}
+
+/// Reads one file as a ticket of `call_center` and takes it in.
+pub async fn take_file(
+    store: &Store,
+    account: AccountId,
+    call_center: i64,
+    format: Option<&str>,
+    path: &Path,
+) -> Result<Taken, StoreError> {
+    let body = match std::fs::read(path) {
+        Ok(body) => body,
+        Err(e) => return Ok(Taken::Refused(format!("cannot read the file: {e}"))),
+    };
+    let content_type = content_type_for(path);
+    let format = match resolve_format(format, &body, content_type) {
+        Ok(format) => format,
+        Err(e) => return Ok(Taken::Refused(e.to_string())),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (intake, provenance) = match read_document(
+        call_center,
+        format,
+        &name,
+        content_type.unwrap_or("application/octet-stream"),
+        body,
+    ) {
+        Ok(read) => read,
+        Err(e) => return Ok(Taken::Refused(e.to_string())),
+    };
+    match store
+        .intake_ticket(account, &intake, None, Some(&provenance))
+        .await
+    {
+        Ok((outcome, ticket)) => Ok(Taken::Done(outcome, ticket.content.ticket_number)),
+        Err(StoreError::Invalid(e)) => Ok(Taken::Refused(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
+
+/// A content type from the file's extension, to help format detection.
+fn content_type_for(path: &Path) -> Option<&'static str> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "json" => Some("application/json"),
+        "xml" => Some("application/xml"),
+        "eml" => Some("message/rfc822"),
+        "txt" => Some("text/plain"),
+        _ => None,
+    }
+}
+
+#[derive(clap::Args)]
+pub struct WatchArgs {
+    /// Subdomain of the account the tickets belong to.
+    #[arg(long)]
+    account: String,
+    /// Name of the call center the documents come from.
+    #[arg(long)]
+    call_center: String,
+    /// auto, open-ticket, usan-xml, usan-text, usan-legacy or eml.
+    #[arg(long, default_value = "auto")]
+    format: String,
+    /// How often to look for new files.
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: u64,
+    /// Process what is there now, then exit.
+    #[arg(long)]
+    once: bool,
+    /// The folder documents are dropped into.
+    dir: PathBuf,
+}
+
+/// A file younger than this may still be being written.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Takes in every file dropped into a folder, moving each to `done/` or
+/// `failed/` (with `NAME.reason.txt`). Nothing is ever deleted.
+pub async fn watch(store: &Store, args: WatchArgs) -> anyhow::Result<()> {
+    let account = store
+        .account_by_subdomain(&args.account)
+        .await?
+        .with_context(|| format!("no account with subdomain {:?}", args.account))?;
+    let call_center = crate::import::call_center_id(store, account, &args.call_center).await?;
+    let format = (args.format != "auto").then_some(args.format.as_str());
+    let done = args.dir.join("done");
+    let failed = args.dir.join("failed");
+    std::fs::create_dir_all(&done).with_context(|| format!("creating {}", done.display()))?;
+    std::fs::create_dir_all(&failed).with_context(|| format!("creating {}", failed.display()))?;
+    println!(
+        "watching {} for {} tickets",
+        args.dir.display(),
+        args.call_center
+    );
+    loop {
+        for path in settled_files(&args.dir, args.once)? {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match take_file(store, account, call_center, format, &path).await? {
+                Taken::Done(outcome, number) => {
+                    let moved = move_aside(&path, &done)?;
+                    println!(
+                        "{name}: ticket {number} {} → {}",
+                        describe(outcome),
+                        moved.display()
+                    );
+                }
+                Taken::Refused(reason) => {
+                    let moved = move_aside(&path, &failed)?;
+                    let reason_file = moved.with_file_name(format!(
+                        "{}.reason.txt",
+                        moved
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    ));
+                    std::fs::write(&reason_file, format!("{reason}\n"))
+                        .with_context(|| format!("writing {}", reason_file.display()))?;
+                    eprintln!("{name}: refused: {reason}");
+                }
+            }
+        }
+        if args.once {
+            return Ok(());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(args.interval_ms)) => {}
+            () = crate::serve::shutdown_signal() => return Ok(()),
+        }
+    }
+}
+
+pub fn describe(outcome: IntakeOutcome) -> &'static str {
+    match outcome {
+        IntakeOutcome::Created => "created",
+        IntakeOutcome::NewVersion => "updated (new version)",
+        IntakeOutcome::Unchanged => "unchanged (retransmission)",
+    }
+}
+
+/// Regular, visible files of the folder, oldest name first, that have not
+/// changed for a moment (all of them with `--once`).
+fn settled_files(dir: &Path, all: bool) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let metadata = entry.metadata()?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !metadata.is_file() || hidden {
+            continue;
+        }
+        let age = metadata
+            .modified()
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .unwrap_or_default();
+        if all || age >= SETTLE {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Moves a file into `folder`, never over another: a name taken there gets
+/// a numbered suffix.
+fn move_aside(path: &Path, folder: &Path) -> anyhow::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut target = folder.join(&name);
+    let mut n = 1;
+    while target.exists() {
+        target = folder.join(format!("{name}.{n}"));
+        n += 1;
+    }
+    std::fs::rename(path, &target)
+        .with_context(|| format!("moving {} to {}", path.display(), target.display()))?;
+    Ok(target)
+}

@@ -1,0 +1,118 @@
+//! Call centers' documents from files: `integrity import --format` and
+//! `integrity intake watch`, on both backends.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use integrity_store::test_on_both_backends;
+use integrity_store::testing::TestDatabase;
+use integrity_store::TicketFilter;
+
+const MANIFEST: &str = r#"{"accounts": [{"subdomain": "acme", "name": "Acme Locating",
+  "call_centers": [{"name": "USA North 811", "service_areas": [{"code": "CNSA12"}]},
+                   {"name": "Georgia 811", "service_areas": [{"code": "GAUPC"}]}]}]}"#;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../integrity-intake/tests/fixtures")
+        .join(name)
+}
+
+fn integrity(database: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_integrity"))
+        .arg("--database")
+        .arg(database)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run integrity")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn apply(database: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("manifest.json");
+    std::fs::write(&path, MANIFEST).unwrap();
+    let out = integrity(database, &["apply", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+async fn numbers(db: &TestDatabase) -> Vec<String> {
+    let account = db
+        .store
+        .account_by_subdomain("acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let page = db
+        .store
+        .tickets(
+            account,
+            &TicketFilter {
+                per_page: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut numbers: Vec<String> = page
+        .tickets
+        .into_iter()
+        .map(|t| t.content.ticket_number)
+        .collect();
+    numbers.sort();
+    numbers
+}
+
+test_on_both_backends! {
+    async fn import_reads_each_file_in_its_detected_format(db: &TestDatabase) {
+        apply(db.url.as_str());
+        let garbage = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(garbage.path(), "not a ticket").unwrap();
+        let files = [
+            fixture("usan_ca_option3_2022041100005.xml"),
+            fixture("usan_nv_option2_2022041400001-000.txt"),
+            fixture("usan_ca_legacy_2022041900001-000.txt"),
+            garbage.path().to_path_buf(),
+        ];
+        let mut args = vec!["import", "--account", "acme", "--call-center", "USA North 811", "--format", "auto"];
+        args.extend(files.iter().map(|f| f.to_str().unwrap()));
+        let out = integrity(db.url.as_str(), &args);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(stdout.contains("3 created, 0 new versions, 0 unchanged, 1 rejected"), "{stdout}");
+        assert!(stderr.contains("could not be detected"), "{stderr}");
+        assert_eq!(numbers(db).await, ["2022041100005", "2022041400001", "2022041900001"]);
+
+        // Again: every ticket is a retransmission.
+        let out = integrity(db.url.as_str(), &args[..args.len() - 1]);
+        assert!(text(&out.stdout).contains("0 created, 0 new versions, 3 unchanged, 0 rejected"), "{}", text(&out.stdout));
+    }
+
+    async fn a_watched_folder_takes_files_in_and_moves_them_aside(db: &TestDatabase) {
+        apply(db.url.as_str());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(fixture("ga811_open_ticket_normal_240222-001001.json"), dir.path().join("a.json")).unwrap();
+        std::fs::write(dir.path().join("b.json"), "{ broken").unwrap();
+        let out = integrity(db.url.as_str(), &["intake", "watch", "--account", "acme", "--call-center", "Georgia 811",
+            "--once", dir.path().to_str().unwrap()]);
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(dir.path().join("done/a.json").exists());
+        assert!(dir.path().join("failed/b.json").exists(), "nothing is deleted");
+        let reason = std::fs::read_to_string(dir.path().join("failed/b.json.reason.txt")).unwrap();
+        assert!(reason.contains("document") && reason.contains("line 1"), "{reason}");
+        assert!(!dir.path().join("a.json").exists() && !dir.path().join("b.json").exists());
+        assert_eq!(numbers(db).await, ["240222-001001"]);
+
+        // The same name dropped again is not lost over the first.
+        std::fs::copy(fixture("ga811_open_ticket_normal_240222-001001.json"), dir.path().join("a.json")).unwrap();
+        let out = integrity(db.url.as_str(), &["intake", "watch", "--account", "acme", "--call-center", "Georgia 811",
+            "--once", dir.path().to_str().unwrap()]);
+        assert!(out.status.success());
+        assert!(dir.path().join("done/a.json.1").exists());
+        assert!(text(&out.stdout).contains("unchanged"), "{}", text(&out.stdout));
+    }
+}
