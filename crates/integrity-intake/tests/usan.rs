@@ -902,3 +902,39 @@ fn odd_values_are_kept_with_a_note_rather_than_refused() {
         p.notes
     );
 }
+
+#[test]
+fn a_wkt_polygon_becomes_the_work_area_and_a_broken_one_a_note() {
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/usan_nv_option2_2022041400001-000.txt"
+    ))
+    .unwrap();
+    let with = |wkt: &str| {
+        sample.replacen(
+            "LONGITUDE=",
+            &format!("WKT=                     {wkt}\nLONGITUDE="),
+            1,
+        )
+    };
+
+    let square = "POLYGON((-119.682 36.817, -119.680 36.817, -119.680 36.819, -119.682 36.819, -119.682 36.817))";
+    let parsed = integrity_intake::usan::parse_text(with(square).as_bytes()).unwrap();
+    let area = parsed.content.work.area.expect("an area");
+    assert_eq!(area["type"], "Polygon");
+    assert_eq!(
+        area["coordinates"][0][0],
+        serde_json::json!([-119.682, 36.817])
+    );
+
+    let parsed = integrity_intake::usan::parse_text(with("POLYGON((1 2, 3").as_bytes()).unwrap();
+    assert!(parsed.content.work.area.is_none());
+    assert!(
+        parsed
+            .notes
+            .iter()
+            .any(|n| n.starts_with("polygon ") && n.ends_with("kept as text only")),
+        "{:?}",
+        parsed.notes
+    );
+}

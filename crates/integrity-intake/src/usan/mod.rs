@@ -621,6 +621,7 @@ impl Builder {
             return Err(IntakeError::new(number_at, number_expected));
         }
         self.finish_coordinates()?;
+        self.area_from_polygon();
         let c = &mut self.parsed.content;
 
         // Service areas: the receiving station first, then the others.
@@ -681,6 +682,46 @@ impl Builder {
             extra: Value::Object(extra),
             attachments: Vec::new(),
         })
+    }
+
+    /// The work area from the ticket's WKT polygon, when it reads as one in
+    /// range; otherwise the polygon stays text in `extra` with a note, since
+    /// the ticket is still worth having without its drawing.
+    fn area_from_polygon(&mut self) {
+        let Some(Value::String(wkt)) = self.parsed.extra.get("polygon") else {
+            return;
+        };
+        if wkt.trim().is_empty() {
+            return;
+        }
+        let problem = match crate::geometry::parse_wkt(wkt) {
+            Ok(polygons)
+                if polygons
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .all(|p| crate::geometry::in_range(*p)) =>
+            {
+                match crate::geometry::to_geojson(&polygons) {
+                    Some(area) if integrity_domain::ticket::validate_area(&area).is_ok() => {
+                        let c = &mut self.parsed.content;
+                        if c.lat.is_none() && c.lng.is_none() {
+                            if let Some([lng, lat]) = crate::geometry::centroid(&polygons) {
+                                c.lat = Some(crate::geometry::round6(lat));
+                                c.lng = Some(crate::geometry::round6(lng));
+                            }
+                        }
+                        c.work.area = Some(area);
+                        return;
+                    }
+                    _ => "is not a valid polygon".to_string(),
+                }
+            }
+            Ok(_) => "has coordinates out of range".to_string(),
+            Err(e) => e.to_string(),
+        };
+        let note = format!("polygon {problem}; kept as text only");
+        self.parsed.notes.push(note);
     }
 
     /// Checks the latitude and longitude ranges, and swaps a pair that was
