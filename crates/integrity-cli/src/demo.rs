@@ -9,7 +9,7 @@ use anyhow::Context;
 use integrity_domain::manifest::Manifest;
 use integrity_domain::ticket::parse_intake;
 use integrity_domain::time::{format_millis, now_millis};
-use integrity_store::{AccountId, Store, TicketFilter};
+use integrity_store::{Store, TicketFilter};
 use serde_json::{json, Value};
 
 const MANIFEST: &str = include_str!("../demo/manifest.json");
@@ -56,13 +56,19 @@ pub async fn provision(store: &Store) -> anyhow::Result<Demo> {
     let mut created = 0;
     if existing.tickets.is_empty() {
         let mut generator = Generator::new(811_2026, now_millis());
+        let mut tickets = Vec::with_capacity(TICKETS);
         for i in 0..TICKETS {
             let ticket = if i % 3 == 2 {
                 generator.texas(texas.id, i)
             } else {
                 generator.georgia(georgia.id, i)
             };
-            take_in(store, account, ticket).await?;
+            let intake =
+                parse_intake(ticket).map_err(|e| anyhow::anyhow!("generated demo ticket: {e}"))?;
+            tickets.push((intake, None));
+        }
+        for outcome in store.intake_batch(account, &tickets).await? {
+            outcome.map_err(|e| anyhow::anyhow!("generated demo ticket: {e}"))?;
             created += 1;
         }
     }
@@ -85,12 +91,6 @@ pub async fn provision(store: &Store) -> anyhow::Result<Demo> {
             .map(|t| t.content.ticket_number.clone())
             .unwrap_or_default(),
     })
-}
-
-async fn take_in(store: &Store, account: AccountId, ticket: Value) -> anyhow::Result<()> {
-    let intake = parse_intake(ticket).map_err(|e| anyhow::anyhow!("generated demo ticket: {e}"))?;
-    store.intake_ticket(account, &intake, None, None).await?;
-    Ok(())
 }
 
 impl Demo {

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use integrity_domain::ticket::parse_intake;
-use integrity_store::{AccountId, DatabaseUrl, IntakeOutcome, Store, StoreError};
+use integrity_domain::ticket::{parse_intake, TicketIntake};
+use integrity_store::{AccountId, DatabaseUrl, IntakeOutcome, Store};
 use serde_json::Value;
 
 #[derive(clap::Args)]
@@ -150,6 +150,7 @@ async fn import_lines(
         None => ProgressBar::new_spinner(),
     };
 
+    let mut batch: Vec<(usize, TicketIntake)> = Vec::with_capacity(BATCH);
     for (index, line) in BufReader::new(reader).lines().enumerate() {
         let number = index + 1;
         let line = line.with_context(|| format!("reading line {number}"))?;
@@ -157,49 +158,75 @@ async fn import_lines(
         if line.trim().is_empty() {
             continue;
         }
-        match import_line(store, account, &centers, &line).await {
-            Ok(outcome) => summary.count(outcome),
-            Err(LineError::Rejected(reason)) => {
+        match read_line(&centers, &line) {
+            Ok(intake) => batch.push((number, intake)),
+            Err(reason) => {
                 summary.rejected += 1;
                 progress.suspend(|| eprintln!("line {number}: {reason}"));
             }
-            Err(LineError::Store(e)) => return Err(e).with_context(|| format!("line {number}")),
+        }
+        if batch.len() == BATCH {
+            take_in(store, account, &mut batch, summary, &progress).await?;
         }
     }
+    take_in(store, account, &mut batch, summary, &progress).await?;
     progress.finish_and_clear();
     Ok(())
 }
 
-enum LineError {
-    Rejected(String),
-    Store(StoreError),
+/// Tickets taken in per transaction: large enough that commits stop
+/// dominating, small enough that a failure loses little work and memory
+/// stays flat whatever the file's size.
+const BATCH: usize = 500;
+
+async fn take_in(
+    store: &Store,
+    account: AccountId,
+    batch: &mut Vec<(usize, TicketIntake)>,
+    summary: &mut Summary,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let items: Vec<(TicketIntake, Option<integrity_store::Provenance>)> = batch
+        .iter()
+        .map(|(_, intake)| (intake.clone(), None))
+        .collect();
+    let first = batch[0].0;
+    let outcomes = store
+        .intake_batch(account, &items)
+        .await
+        .with_context(|| format!("taking in lines {first} to {}", batch[batch.len() - 1].0))?;
+    for ((number, _), outcome) in batch.iter().zip(outcomes) {
+        match outcome {
+            Ok(outcome) => summary.count(outcome),
+            Err(errors) => {
+                summary.rejected += 1;
+                progress.suspend(|| eprintln!("line {number}: {errors}"));
+            }
+        }
+    }
+    batch.clear();
+    Ok(())
 }
 
-async fn import_line(
-    store: &Store,
-    account: integrity_store::AccountId,
-    centers: &HashMap<String, i64>,
-    line: &str,
-) -> Result<IntakeOutcome, LineError> {
-    let mut value: Value = serde_json::from_str(line)
-        .map_err(|e| LineError::Rejected(format!("not valid JSON: {e}")))?;
+/// A line as a ticket, or why not.
+fn read_line(centers: &HashMap<String, i64>, line: &str) -> Result<TicketIntake, String> {
+    let mut value: Value =
+        serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
     if let Some(inner) = value.as_object_mut().and_then(|o| o.remove("ticket")) {
         value = inner;
     }
     resolve_call_center_name(&mut value, centers)?;
-    let intake = parse_intake(value).map_err(|e| LineError::Rejected(e.to_string()))?;
-    match store.intake_ticket(account, &intake, None, None).await {
-        Ok((outcome, _)) => Ok(outcome),
-        Err(StoreError::Invalid(e)) => Err(LineError::Rejected(e.to_string())),
-        Err(e) => Err(LineError::Store(e)),
-    }
+    parse_intake(value).map_err(|e| e.to_string())
 }
 
 /// Turns `"call_center": {"name": "…"}` into the id the intake expects.
 fn resolve_call_center_name(
     value: &mut Value,
     centers: &HashMap<String, i64>,
-) -> Result<(), LineError> {
+) -> Result<(), String> {
     let Some(center) = value.get_mut("call_center").and_then(Value::as_object_mut) else {
         return Ok(());
     };
@@ -207,11 +234,9 @@ fn resolve_call_center_name(
         return Ok(());
     }
     if let Some(name) = center.get("name").and_then(Value::as_str) {
-        let id = centers.get(name).ok_or_else(|| {
-            LineError::Rejected(format!(
-                "call_center {name:?} is not a call center of this account"
-            ))
-        })?;
+        let id = centers
+            .get(name)
+            .ok_or_else(|| format!("call_center {name:?} is not a call center of this account"))?;
         center.insert("id".into(), Value::from(*id));
     }
     Ok(())

@@ -147,6 +147,52 @@ impl Store {
         )))
     }
 
+    /// Takes in many tickets in one transaction, as bulk imports do: one
+    /// durable commit for the lot instead of one per ticket, and none of
+    /// the reading back `intake_ticket` does for its answer. Each item has
+    /// its own outcome; a call center the account lacks refuses that item
+    /// only.
+    pub async fn intake_batch(
+        &self,
+        account: AccountId,
+        items: &[(TicketIntake, Option<Provenance>)],
+    ) -> Result<Vec<Result<IntakeOutcome, ValidationErrors>>, StoreError> {
+        let mut tx = self.write().await?;
+        let centers: Vec<(i64,)> = tx
+            .fetch_all(query!(
+                "SELECT id FROM call_centers WHERE account_id = $1",
+                account.0
+            ))
+            .await?;
+        let mut outcomes = Vec::with_capacity(items.len());
+        for (intake, source) in items {
+            if !centers.iter().any(|(id,)| *id == intake.call_center_id) {
+                outcomes.push(Err(ValidationErrors::single("call_center", "must exist")));
+                continue;
+            }
+            let content = serde_json::to_string(&intake.content)
+                .map_err(crate::error::corrupt("ticket content"))?;
+            let mut outcome = None;
+            for _ in 0..INTAKE_ATTEMPTS {
+                if let Some((done, _)) =
+                    try_intake(&mut tx, account, intake, &content, None, source.as_ref()).await?
+                {
+                    outcome = Some(done);
+                    break;
+                }
+            }
+            let outcome = outcome.ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "ticket {} kept changing during intake",
+                    intake.content.ticket_number
+                ))
+            })?;
+            outcomes.push(Ok(outcome));
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
     pub async fn ticket_by_number(
         &self,
         account: AccountId,

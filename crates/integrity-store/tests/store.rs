@@ -216,4 +216,27 @@ test_on_both_backends! {
         let wildcard = TicketFilter { per_page: 50, q: Some("%".into()), ..Default::default() };
         assert!(db.store.tickets(acme, &wildcard).await.unwrap().tickets.is_empty());
     }
+
+    async fn a_batch_takes_in_many_tickets_with_an_outcome_each(db: &TestDatabase) {
+        let (acme, other) = provisioned(&db.store).await;
+        let center = georgia(&db.store, acme).await;
+        let foreign = georgia(&db.store, other).await;
+        db.store.intake_ticket(acme, &ticket(center, "B-1", "first"), None, None).await.unwrap();
+        let items = vec![
+            (ticket(center, "B-1", "first"), None),
+            (ticket(center, "B-1", "second"), None),
+            (ticket(center, "B-2", "new"), None),
+            (ticket(foreign, "B-3", "elsewhere"), None),
+            (ticket(center, "B-2", "new"), None),
+        ];
+        let outcomes = db.store.intake_batch(acme, &items).await.unwrap();
+        assert_eq!(outcomes[0], Ok(IntakeOutcome::Unchanged));
+        assert_eq!(outcomes[1], Ok(IntakeOutcome::NewVersion));
+        assert_eq!(outcomes[2], Ok(IntakeOutcome::Created));
+        assert!(outcomes[3].as_ref().is_err_and(|e| e.get("call_center").is_some()));
+        assert_eq!(outcomes[4], Ok(IntakeOutcome::Unchanged));
+        let revised = db.store.ticket_by_number(acme, center, "B-1").await.unwrap().unwrap();
+        assert_eq!((revised.version_number, revised.content.remarks.as_deref()), (1, Some("second")));
+        assert!(db.store.ticket_by_number(other, foreign, "B-3").await.unwrap().is_none());
+    }
 }

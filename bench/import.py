@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Import benchmark: tickets per second into a fresh database, peak memory
+of the import process, database size per ticket.
+
+Generates tickets from the real samples' shapes: JSON Lines in the API's
+ticket shape (`--tickets`, default 100,000) and Open Ticket JSON documents,
+one per file (`--documents`, default 5,000). Uses only the Python standard
+library.
+
+    python3 bench/import.py [--tickets N] [--documents N] [--database URL]
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "integrity")
+SAMPLE = os.path.join(ROOT, "crates", "integrity-intake", "tests", "fixtures", "ga811_open_ticket_normal_240222-001001.json")
+
+
+def run(args, **kwargs):
+    """Runs the binary; returns its wall time and its own peak RSS in MiB."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args[:4])}… failed:\n{done.stdout}\n{done.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the largest so far: report it only if this
+    # run raised it, else "≤" the earlier figure.
+    return seconds, peak / 1024, peak > before, done.stdout.strip().splitlines()[-1]
+
+
+def api_ticket(i):
+    lng, lat = -84.167 + (i % 1000) * 1e-4, 33.988 + (i // 1000 % 1000) * 1e-4
+    ring = [[lng, lat], [lng + 4e-4, lat], [lng + 4e-4, lat + 4e-4], [lng, lat + 4e-4], [lng, lat]]
+    return {
+        "ticket_number": f"240222-{i:07}", "call_center": {"name": "Georgia 811"}, "sequence_number": i % 500,
+        "ticket_type": "Normal", "ticket_action": "NEW", "ticket_source": "Voice",
+        "service_area": "GAUPC", "additional_service_areas": ["BXXX", "GWXXX"],
+        "taken_at": "2024-02-22T16:35:37.193-05:00", "work_start_at": "2024-02-27T07:00:00-05:00",
+        "response_due_at": "2024-02-26T23:59:00-05:00", "remarks": "LOCATE THE FRONT AND BACK RIGHT OF HOUSE",
+        "excavator": {"type": "Contractor", "name": "Example Septic Co", "address": "3400 Summit Ridge Pkwy, Duluth, GA 30096",
+                      "phone": "5555550110", "contact": {"name": "Jane Doe", "phone": "5555550110", "email": "caller@example.com"},
+                      "caller": {"name": "Jane Doe", "phone": "5555550110", "email": "caller@example.com"}},
+        "work": {"type": "replacing septic field lines", "address": f"{3900 + i % 100} Tree Summit Pkwy, DULUTH, GWINNETT, GA",
+                 "nearby_street": "Summit Ridge Pkwy", "duration": "2 weeks", "done_for": "Jane Doe",
+                 "white_painted": False, "explosives": False, "tunneling_or_boring": False,
+                 "area": {"type": "Polygon", "coordinates": [ring]}},
+        "lat": lat, "lng": lng,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--documents", type=int, default=5_000)
+    parser.add_argument("--database", help="postgres://… of an empty database (default: SQLite in a temporary directory)")
+    parser.add_argument("--no-build", action="store_true")
+    args = parser.parse_args()
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "integrity"], cwd=ROOT, check=True)
+    work = tempfile.mkdtemp(prefix="integrity-import-bench-")
+    try:
+        database = args.database or f"sqlite://{work}/bench.db"
+        manifest = {"accounts": [{"subdomain": "bench", "name": "Bench",
+                                  "call_centers": [{"name": "Georgia 811", "service_areas": [{"code": "GAUPC"}]}]}]}
+        with open(f"{work}/manifest.json", "w") as f:
+            json.dump(manifest, f)
+        run(["--database", database, "apply", f"{work}/manifest.json"])
+
+        with open(f"{work}/tickets.jsonl", "w") as f:
+            for i in range(args.tickets):
+                f.write(json.dumps(api_ticket(i)) + "\n")
+        seconds, rss, raised, summary = run(["--database", database, "import", "--account", "bench", f"{work}/tickets.jsonl"])
+        print(f"database                {database.split('://')[0]}")
+        print(f"jsonl: {args.tickets} tickets in {seconds:.1f} s = {args.tickets / seconds:8.0f} tickets/s, peak RSS {'' if raised else '≤ '}{rss:.0f} MiB")
+        print(f"                        {summary}")
+
+        if args.documents:
+            sample = json.load(open(SAMPLE))
+            docs = f"{work}/documents"
+            os.mkdir(docs)
+            for i in range(args.documents):
+                sample["header"]["ticketNumber"] = f"240223-{i:06}"
+                with open(f"{docs}/{i:06}.json", "w") as f:
+                    json.dump(sample, f)
+            files = sorted(os.path.join(docs, n) for n in os.listdir(docs))
+            seconds, rss, raised, summary = run(["--database", database, "import", "--account", "bench",
+                                                 "--call-center", "Georgia 811", "--format", "open-ticket"] + files)
+            print(f"open-ticket: {args.documents} documents in {seconds:.1f} s = {args.documents / seconds:8.0f} tickets/s, peak RSS {'' if raised else '≤ '}{rss:.0f} MiB")
+
+        if database.startswith("sqlite://"):
+            path = database[len("sqlite://"):]
+            size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+            print(f"database size           {size / 2**20:.1f} MiB, {size / (args.tickets + args.documents):.0f} bytes per ticket")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
