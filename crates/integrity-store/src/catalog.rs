@@ -7,7 +7,7 @@ use integrity_domain::custom_field::{FieldType, OptionNode};
 use integrity_domain::ticket::NamedRef;
 
 use crate::conn::{query, Conn};
-use crate::error::corrupt;
+use crate::error::{corrupt, optional_json};
 use crate::{AccountId, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,12 +117,10 @@ impl Store {
                     Ok(ResponseCode {
                         code: c.code.clone(),
                         description: c.description.clone(),
-                        ticket_types: c
-                            .ticket_types
-                            .as_deref()
-                            .map(serde_json::from_str)
-                            .transpose()
-                            .map_err(corrupt("response code ticket types"))?,
+                        ticket_types: optional_json(
+                            c.ticket_types.as_deref(),
+                            "response code ticket types",
+                        )?,
                         completes: c.completes,
                     })
                 })

@@ -36,3 +36,13 @@ pub(crate) fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> S
         detail: e.to_string(),
     }
 }
+
+/// A nullable JSON column read back: `None` stays `None`.
+pub(crate) fn optional_json<T: serde::de::DeserializeOwned>(
+    text: Option<&str>,
+    what: &'static str,
+) -> Result<Option<T>, StoreError> {
+    text.map(serde_json::from_str)
+        .transpose()
+        .map_err(corrupt(what))
+}

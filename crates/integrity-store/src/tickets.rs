@@ -261,6 +261,24 @@ impl Store {
     }
 }
 
+/// The id of the account's ticket with this call center and number.
+pub(crate) async fn ticket_id(
+    conn: &mut Conn,
+    account: AccountId,
+    call_center_id: i64,
+    number: &str,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = conn
+        .fetch_optional(query!(
+            "SELECT id FROM tickets WHERE account_id = $1 AND call_center_id = $2 AND ticket_number = $3",
+            account.0,
+            call_center_id,
+            number
+        ))
+        .await?;
+    Ok(row.map(|(id,)| id))
+}
+
 /// Appends ` AND <column_op> $n`.
 fn push_condition(q: &mut Query, column_op: &str, arg: crate::conn::Arg) {
     let p = q.arg(arg);

@@ -37,15 +37,8 @@ impl Store {
         number: &str,
     ) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
         let mut conn = self.read().await?;
-        let ticket: Option<(i64,)> = conn
-            .fetch_optional(query!(
-                "SELECT id FROM tickets WHERE account_id = $1 AND call_center_id = $2 AND ticket_number = $3",
-                account.0,
-                call_center_id,
-                number
-            ))
-            .await?;
-        let Some((ticket,)) = ticket else {
+        let Some(ticket) = super::ticket_id(&mut conn, account, call_center_id, number).await?
+        else {
             return Ok(None);
         };
         let rows: Vec<HistoryRow> = conn

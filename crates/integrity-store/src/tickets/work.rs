@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use super::{load, record};
 use crate::catalog::custom_fields;
 use crate::conn::{query, Conn};
-use crate::error::corrupt;
+use crate::error::{corrupt, optional_json};
 use crate::relay;
 use crate::{AccountId, Store, StoreError};
 
@@ -92,15 +92,9 @@ impl Store {
         number: &str,
     ) -> Result<bool, StoreError> {
         let mut conn = self.read().await?;
-        let row: Option<(i64,)> = conn
-            .fetch_optional(query!(
-                "SELECT id FROM tickets WHERE account_id = $1 AND call_center_id = $2 AND ticket_number = $3",
-                account.0,
-                call_center_id,
-                number
-            ))
-            .await?;
-        Ok(row.is_some())
+        Ok(super::ticket_id(&mut conn, account, call_center_id, number)
+            .await?
+            .is_some())
     }
 
     /// Applies a patch and a transition in one transaction: all of it or,
@@ -760,12 +754,7 @@ async fn response_rules(
     let mut areas = Vec::new();
     for code in ticket.content.service_areas() {
         if let Some(area) = held.iter().find(|a| a.code == code) {
-            let own = area
-                .facilities
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(corrupt("service area facilities"))?;
+            let own = optional_json(area.facilities.as_deref(), "service area facilities")?;
             areas.push((area.code.clone(), own));
         }
     }
@@ -777,12 +766,10 @@ async fn response_rules(
             .into_iter()
             .map(|c| {
                 Ok(CodeRule {
-                    ticket_types: c
-                        .ticket_types
-                        .as_deref()
-                        .map(serde_json::from_str)
-                        .transpose()
-                        .map_err(corrupt("response code ticket types"))?,
+                    ticket_types: optional_json(
+                        c.ticket_types.as_deref(),
+                        "response code ticket types",
+                    )?,
                     code: c.code,
                     completes: c.completes,
                 })
