@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use integrity_api::intake::{read_document, resolve_format};
-use integrity_store::{AccountId, IntakeOutcome, Store, StoreError};
+use integrity_domain::ticket::TicketIntake;
+use integrity_store::{AccountId, IntakeOutcome, Provenance, Store, StoreError};
 
 /// What became of one document.
 pub enum Taken {
@@ -22,28 +23,9 @@ pub async fn take_file(
     format: Option<&str>,
     path: &Path,
 ) -> Result<Taken, StoreError> {
-    let body = match std::fs::read(path) {
-        Ok(body) => body,
-        Err(e) => return Ok(Taken::Refused(format!("cannot read the file: {e}"))),
-    };
-    let content_type = content_type_for(path);
-    let format = match resolve_format(format, &body, content_type) {
-        Ok(format) => format,
-        Err(e) => return Ok(Taken::Refused(e.to_string())),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (intake, provenance) = match read_document(
-        call_center,
-        format,
-        &name,
-        content_type.unwrap_or("application/octet-stream"),
-        body,
-    ) {
+    let (intake, provenance) = match read_file(call_center, format, path) {
         Ok(read) => read,
-        Err(e) => return Ok(Taken::Refused(e.to_string())),
+        Err(reason) => return Ok(Taken::Refused(reason)),
     };
     match store
         .intake_ticket(account, &intake, None, Some(&provenance))
@@ -53,6 +35,29 @@ pub async fn take_file(
         Err(StoreError::Invalid(e)) => Ok(Taken::Refused(e.to_string())),
         Err(e) => Err(e),
     }
+}
+
+/// Reads one file as a ticket of `call_center`, or says why it is none.
+pub fn read_file(
+    call_center: i64,
+    format: Option<&str>,
+    path: &Path,
+) -> Result<(TicketIntake, Provenance), String> {
+    let body = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let content_type = content_type_for(path);
+    let format = resolve_format(format, &body, content_type).map_err(|e| e.to_string())?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    read_document(
+        call_center,
+        format,
+        &name,
+        content_type.unwrap_or("application/octet-stream"),
+        body,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// A content type from the file's extension, to help format detection.

@@ -65,22 +65,20 @@ pub async fn run(url: &DatabaseUrl, args: ImportArgs) -> anyhow::Result<ExitCode
         let center = call_center_id(&store, account, name).await?;
         let format = (args.format != "auto").then_some(args.format.as_str());
         let mut summary = Summary::default();
+        let mut batch = Vec::with_capacity(DOCUMENT_BATCH);
         for file in &args.files {
-            match crate::documents::take_file(&store, account, center, format, file).await? {
-                crate::documents::Taken::Done(outcome, number) => {
-                    summary.count(outcome);
-                    println!(
-                        "{}: ticket {number} {}",
-                        file.display(),
-                        crate::documents::describe(outcome)
-                    );
-                }
-                crate::documents::Taken::Refused(reason) => {
+            match crate::documents::read_file(center, format, file) {
+                Ok(read) => batch.push((file.clone(), read)),
+                Err(reason) => {
                     summary.rejected += 1;
                     eprintln!("{}: {reason}", file.display());
                 }
             }
+            if batch.len() == DOCUMENT_BATCH {
+                take_in_documents(&store, account, &mut batch, &mut summary).await?;
+            }
         }
+        take_in_documents(&store, account, &mut batch, &mut summary).await?;
         summary
     };
     let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
@@ -171,6 +169,44 @@ async fn import_lines(
     }
     take_in(store, account, &mut batch, summary, &progress).await?;
     progress.finish_and_clear();
+    Ok(())
+}
+
+/// Documents taken in per transaction; fewer than lines, as each carries
+/// its whole source document.
+const DOCUMENT_BATCH: usize = 100;
+
+async fn take_in_documents(
+    store: &Store,
+    account: AccountId,
+    batch: &mut Vec<(PathBuf, (TicketIntake, integrity_store::Provenance))>,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let (files, items): (Vec<PathBuf>, Vec<_>) = batch
+        .drain(..)
+        .map(|(file, (intake, provenance))| (file, (intake, Some(provenance))))
+        .unzip();
+    let outcomes = store.intake_batch(account, &items).await?;
+    for ((file, (intake, _)), outcome) in files.iter().zip(&items).zip(outcomes) {
+        match outcome {
+            Ok(outcome) => {
+                summary.count(outcome);
+                let number = &intake.content.ticket_number;
+                println!(
+                    "{}: ticket {number} {}",
+                    file.display(),
+                    crate::documents::describe(outcome)
+                );
+            }
+            Err(errors) => {
+                summary.rejected += 1;
+                eprintln!("{}: {errors}", file.display());
+            }
+        }
+    }
     Ok(())
 }
 

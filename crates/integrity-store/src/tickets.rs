@@ -338,7 +338,7 @@ async fn try_intake(
             let Some((id,)) = inserted else {
                 return Ok(None);
             };
-            replace_service_areas(tx, account, id, intake).await?;
+            replace_service_areas(tx, account, id, intake, true).await?;
             let documents = store_documents(tx, account, id, version, source, now).await?;
             let data = serde_json::json!({"version_number": version, "source": provenance(version), "documents": documents});
             record(tx, account, id, "created", actor, data, now).await?;
@@ -378,7 +378,7 @@ async fn try_intake(
             if changed == 0 {
                 return Ok(None);
             }
-            replace_service_areas(tx, account, id, intake).await?;
+            replace_service_areas(tx, account, id, intake, false).await?;
             let previous: serde_json::Value =
                 serde_json::from_str(&stored).map_err(crate::error::corrupt("ticket content"))?;
             let documents = store_documents(tx, account, id, next, source, now).await?;
@@ -483,27 +483,41 @@ async fn routed_assignee(
     .await
 }
 
+/// Makes the ticket's rows of `ticket_service_areas` those it names; a new
+/// ticket has none to remove. One multi-row insert: bulk intake spends its
+/// time in statements.
 async fn replace_service_areas(
     tx: &mut Conn,
     account: AccountId,
     ticket: i64,
     intake: &TicketIntake,
+    is_new: bool,
 ) -> Result<(), StoreError> {
-    tx.execute(query!(
-        "DELETE FROM ticket_service_areas WHERE account_id = $1 AND ticket_id = $2",
-        account.0,
-        ticket
-    ))
-    .await?;
-    for code in intake.content.service_areas() {
+    if !is_new {
         tx.execute(query!(
-            "INSERT INTO ticket_service_areas (account_id, ticket_id, code) VALUES ($1, $2, $3)",
+            "DELETE FROM ticket_service_areas WHERE account_id = $1 AND ticket_id = $2",
             account.0,
-            ticket,
-            code
+            ticket
         ))
         .await?;
     }
+    let codes = intake.content.service_areas();
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let mut insert =
+        Query::new("INSERT INTO ticket_service_areas (account_id, ticket_id, code) VALUES ");
+    let rows: Vec<String> = codes
+        .into_iter()
+        .map(|code| {
+            let a = insert.arg(account.0);
+            let t = insert.arg(ticket);
+            let c = insert.arg(code);
+            format!("({a}, {t}, {c})")
+        })
+        .collect();
+    insert.push(&rows.join(", "));
+    tx.execute(insert).await?;
     Ok(())
 }
 
