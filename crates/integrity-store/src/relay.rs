@@ -429,18 +429,20 @@ impl Store {
             let p = q.arg(account.0);
             q.push(&format!(" AND account_id = {p}"));
         }
-        let requeued = tx.execute(q).await?;
-        tx.execute(query!(
-            "UPDATE ticket_responses SET status = $1 WHERE status = $2 AND id IN
-                 (SELECT response_id FROM relay_deliveries WHERE status = $3 AND created_at = $4)",
-            ResponseStatus::Pending.as_str(),
-            ResponseStatus::Failed.as_str(),
-            QUEUED,
-            now
-        ))
-        .await?;
+        q.push(" RETURNING account_id, response_id");
+        let requeued: Vec<(i64, i64)> = tx.fetch_all(q).await?;
+        for (account, response) in &requeued {
+            tx.execute(query!(
+                "UPDATE ticket_responses SET status = $1 WHERE account_id = $2 AND id = $3 AND status = $4",
+                ResponseStatus::Pending.as_str(),
+                *account,
+                *response,
+                ResponseStatus::Failed.as_str()
+            ))
+            .await?;
+        }
         tx.commit().await?;
-        Ok(requeued)
+        Ok(requeued.len() as u64)
     }
 }
 
