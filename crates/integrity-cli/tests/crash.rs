@@ -19,7 +19,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_server(database: &str, port: u16) -> Child {
+/// A server whose claims on deliveries last `lease_secs`: short to see a
+/// dead process's claim expire, long where a slow machine must not let a
+/// live one's claim lapse (a lapsed claim is resent, by design).
+fn start_server(database: &str, port: u16, lease_secs: u32) -> Child {
     Command::new(env!("CARGO_BIN_EXE_integrity"))
         .args([
             "--database",
@@ -27,9 +30,8 @@ fn start_server(database: &str, port: u16) -> Child {
             "serve",
             "--listen",
             &format!("127.0.0.1:{port}"),
-            "--relay-lease-secs",
-            "1",
         ])
+        .args(["--relay-lease-secs", &lease_secs.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -66,7 +68,7 @@ async fn call(
 
 test_on_both_backends! {
     async fn a_kill_mid_delivery_loses_nothing(db: &TestDatabase) {
-        let simulator = Simulator::new(SimulatorConfig { latency_ms: 1500, ..Default::default() });
+        let simulator = Simulator::new(SimulatorConfig { latency_ms: 3000, ..Default::default() });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let center_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(simulator.clone().serve(listener));
@@ -86,7 +88,7 @@ test_on_both_backends! {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
-        let mut server = start_server(db.url.as_str(), port);
+        let mut server = start_server(db.url.as_str(), port, 1);
         wait_healthy(&client, &base).await;
         let (status, _) = call(&client, reqwest::Method::POST, format!("{base}/tickets"),
             Some(json!({"ticket": {"ticket_number": "K-1", "call_center": {"id": center}, "service_area": "EXMPL01"}}))).await;
@@ -109,10 +111,10 @@ test_on_both_backends! {
         server.kill().unwrap();
         server.wait().unwrap();
 
-        let mut server = start_server(db.url.as_str(), port);
+        let mut server = start_server(db.url.as_str(), port, 1);
         wait_healthy(&client, &base).await;
         let mut delivered = false;
-        for _ in 0..200 {
+        for _ in 0..400 {
             let (_, body) = call(&client, reqwest::Method::GET, ticket.clone(), None).await;
             if body["ticket_responses"][0]["status"] == "sent" {
                 assert!(body["ticket_responses"][0]["responded_at"].is_string());
@@ -153,7 +155,7 @@ test_on_both_backends! {
 
         let client = reqwest::Client::new();
         let ports = [free_port(), free_port()];
-        let mut servers: Vec<Child> = ports.iter().map(|port| start_server(db.url.as_str(), *port)).collect();
+        let mut servers: Vec<Child> = ports.iter().map(|port| start_server(db.url.as_str(), *port, 120)).collect();
         let bases: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
         for base in &bases {
             wait_healthy(&client, base).await;
