@@ -158,7 +158,7 @@ test_on_both_backends! {
     }
 
     async fn a_center_down_for_a_while_gets_everything_once_in_order(db: &TestDatabase) {
-        let (center, url) = start_center(SimulatorConfig { down_for_secs: 1, ..Default::default() }).await;
+        let (center, url) = start_center(SimulatorConfig { down_for_secs: 3, ..Default::default() }).await;
         let f = provision(&db.store, &url, 3).await;
         let worker = fast_worker(&db.store, "w1");
         for area in ["AREA00", "AREA01", "AREA02"] {
@@ -246,11 +246,11 @@ test_on_both_backends! {
         let f = provision(&db.store, &url, 1).await;
         db.store.put_response(f.account, f.center, "T-1", &response("AREA00", "1A"), f.user).await.unwrap();
         // The first worker claims with a short lease and is never heard of again.
-        let claimed = db.store.claim_deliveries("dead", 10, 100).await.unwrap();
+        let claimed = db.store.claim_deliveries("dead", 10, 2_000).await.unwrap();
         assert_eq!(claimed.len(), 1);
         let survivor = fast_worker(&db.store, "alive");
         assert_eq!(survivor.run_once().await.unwrap(), 0, "the lease still holds");
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
         drain(&db.store, &[survivor]).await;
         let accepted = center.accepted();
         assert_eq!(accepted.len(), 1);
