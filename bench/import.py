@@ -3,8 +3,9 @@
 of the import process, database size per ticket.
 
 Generates tickets from the real samples' shapes: JSON Lines in the API's
-ticket shape (`--tickets`, default 100,000) and Open Ticket JSON documents,
-one per file (`--documents`, default 5,000). Uses only the Python standard
+ticket shape (`--tickets`, default 100,000), and Open Ticket JSON and USA
+North 811 XML documents, one per file (`--documents` of each, default
+5,000). Uses only the Python standard
 library.
 
     python3 bench/import.py [--tickets N] [--documents N] [--database URL]
@@ -22,7 +23,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "integrity")
-SAMPLE = os.path.join(ROOT, "crates", "integrity-intake", "tests", "fixtures", "ga811_open_ticket_normal_240222-001001.json")
+FIXTURES = os.path.join(ROOT, "crates", "integrity-intake", "tests", "fixtures")
+SAMPLE = os.path.join(FIXTURES, "ga811_open_ticket_normal_240222-001001.json")
+USAN_XML = os.path.join(FIXTURES, "usan_ca_option3_2022041100005.xml")
 
 
 def run(args, **kwargs):
@@ -98,10 +101,22 @@ def main():
                                                  "--call-center", "Georgia 811", "--format", "open-ticket"] + files)
             print(f"open-ticket: {args.documents} documents in {seconds:.1f} s = {args.documents / seconds:8.0f} tickets/s, peak RSS {'' if raised else '≤ '}{rss:.0f} MiB")
 
+        if args.documents:
+            template = open(USAN_XML).read()
+            docs = f"{work}/usan"
+            os.mkdir(docs)
+            for i in range(args.documents):
+                with open(f"{docs}/{i:06}.xml", "w") as f:
+                    f.write(template.replace("<onecall:TicketNumber>2022041100005<", f"<onecall:TicketNumber>22{i:011}<"))
+            files = sorted(os.path.join(docs, n) for n in os.listdir(docs))
+            seconds, rss, raised, summary = run(["--database", database, "import", "--account", "bench",
+                                                 "--call-center", "Georgia 811", "--format", "usan-xml"] + files)
+            print(f"usan-xml: {args.documents} documents in {seconds:.1f} s = {args.documents / seconds:8.0f} tickets/s, peak RSS {'' if raised else '≤ '}{rss:.0f} MiB")
+
         if database.startswith("sqlite://"):
             path = database[len("sqlite://"):]
             size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
-            print(f"database size           {size / 2**20:.1f} MiB, {size / (args.tickets + args.documents):.0f} bytes per ticket")
+            print(f"database size           {size / 2**20:.1f} MiB, {size / (args.tickets + 2 * args.documents):.0f} bytes per ticket")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
