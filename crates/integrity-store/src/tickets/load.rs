@@ -109,20 +109,7 @@ pub(crate) async fn assemble(
             "",
         ))
         .await?;
-    let responses: Vec<ResponseRow> = conn
-        .fetch_all(in_tickets(
-            "SELECT r.id, r.ticket_id, r.service_area, r.facility, r.code, r.comment, r.status,
-                    r.created_at, r.updated_at, r.responded_at, r.respondent_id,
-                    u.name AS respondent_name
-             FROM ticket_responses r
-             LEFT JOIN users u ON u.account_id = r.account_id AND u.id = r.respondent_id
-             WHERE r.account_id = $1",
-            account,
-            "r.ticket_id",
-            &ids,
-            " ORDER BY r.id",
-        ))
-        .await?;
+    let mut responses_by_ticket = responses_of(conn, account, &ids).await?;
     let fields = custom_fields(conn, account, None).await?;
 
     let mut values_by_ticket: HashMap<(i64, i64), serde_json::Value> = HashMap::new();
@@ -130,31 +117,6 @@ pub(crate) async fn assemble(
         let value = serde_json::from_str(&v.value).map_err(corrupt("custom field value"))?;
         values_by_ticket.insert((v.ticket_id, v.custom_field_id), value);
     }
-    let mut responses_by_ticket: HashMap<i64, Vec<TicketResponse>> = HashMap::new();
-    for r in responses {
-        responses_by_ticket
-            .entry(r.ticket_id)
-            .or_default()
-            .push(TicketResponse {
-                id: r.id,
-                service_area: r.service_area,
-                facility: Some(r.facility).filter(|f| !f.is_empty()),
-                code: r.code,
-                comment: r.comment,
-                status: ResponseStatus::parse(&r.status).ok_or(StoreError::Corrupt {
-                    what: "response status",
-                    detail: r.status.clone(),
-                })?,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
-                responded_at: r.responded_at,
-                respondent: r
-                    .respondent_id
-                    .zip(r.respondent_name)
-                    .map(|(id, name)| NamedRef { id, name }),
-            });
-    }
-
     rows.into_iter()
         .map(|row| {
             let content: TicketContent =
@@ -204,6 +166,54 @@ pub(crate) async fn assemble(
             })
         })
         .collect()
+}
+
+/// The responses of these tickets, by ticket, oldest first.
+pub(crate) async fn responses_of(
+    conn: &mut Conn,
+    account: AccountId,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<TicketResponse>>, StoreError> {
+    let rows: Vec<ResponseRow> = conn
+        .fetch_all(in_tickets(
+            "SELECT r.id, r.ticket_id, r.service_area, r.facility, r.code, r.comment, r.status,
+                    r.created_at, r.updated_at, r.responded_at, r.respondent_id,
+                    u.name AS respondent_name
+             FROM ticket_responses r
+             LEFT JOIN users u ON u.account_id = r.account_id AND u.id = r.respondent_id
+             WHERE r.account_id = $1",
+            account,
+            "r.ticket_id",
+            ids,
+            " ORDER BY r.id",
+        ))
+        .await?;
+    let mut by_ticket: HashMap<i64, Vec<TicketResponse>> = HashMap::new();
+    for r in rows {
+        let status = ResponseStatus::parse(&r.status).ok_or_else(|| StoreError::Corrupt {
+            what: "response status",
+            detail: r.status.clone(),
+        })?;
+        by_ticket
+            .entry(r.ticket_id)
+            .or_default()
+            .push(TicketResponse {
+                id: r.id,
+                service_area: r.service_area,
+                facility: Some(r.facility).filter(|f| !f.is_empty()),
+                code: r.code,
+                comment: r.comment,
+                status,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                responded_at: r.responded_at,
+                respondent: r
+                    .respondent_id
+                    .zip(r.respondent_name)
+                    .map(|(id, name)| NamedRef { id, name }),
+            });
+    }
+    Ok(by_ticket)
 }
 
 /// `sql AND column IN (…ids) tail`, where `$1` in `sql` is the account.

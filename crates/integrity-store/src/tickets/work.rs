@@ -648,9 +648,9 @@ async fn load_responses(
     account: AccountId,
     ticket: i64,
 ) -> Result<Vec<TicketResponse>, StoreError> {
-    Ok(load::ticket_by_id(tx, account, ticket)
+    Ok(load::responses_of(tx, account, &[ticket])
         .await?
-        .map(|t| t.responses)
+        .remove(&ticket)
         .unwrap_or_default())
 }
 
