@@ -2,7 +2,7 @@
 //! `POST /tickets` checks, and keep the document. Shared by
 //! `POST /call_centers/:id/intake` and the `integrity` command's import.
 
-use integrity_domain::ticket::{parse_intake, TicketIntake};
+use integrity_domain::ticket::{check_intake, parse_intake, TicketContent, TicketIntake};
 use integrity_domain::ValidationErrors;
 use integrity_intake::{detect, parse, Format};
 use integrity_store::{Document, Provenance};
@@ -33,6 +33,12 @@ pub fn resolve_format(
 
 /// Reads a document into a ticket of `call_center_id` and what to keep of
 /// it. A document that does not parse is a `document` error naming where.
+/// Whether any text of the content holds U+0000, which serialized JSON
+/// shows as an escape.
+fn content_has_nul(content: &TicketContent) -> bool {
+    serde_json::to_string(content).map_or(true, |json| json.contains("\\u0000"))
+}
+
 pub fn read_document(
     call_center_id: i64,
     format: Format,
@@ -43,10 +49,15 @@ pub fn read_document(
     let parsed =
         parse(format, &body).map_err(|e| ValidationErrors::single("document", e.to_string()))?;
     // The same checks as POST /tickets, on the content the parser produced.
-    let mut value = serde_json::to_value(&parsed.content)
-        .map_err(|e| ValidationErrors::single("document", e.to_string()))?;
-    value["call_center"] = serde_json::json!({ "id": call_center_id });
-    let intake = parse_intake(value)?;
+    let intake = if content_has_nul(&parsed.content) {
+        // The JSON path of the first U+0000 is worth the detour.
+        let mut value = serde_json::to_value(&parsed.content)
+            .map_err(|e| ValidationErrors::single("document", e.to_string()))?;
+        value["call_center"] = serde_json::json!({ "id": call_center_id });
+        parse_intake(value)?
+    } else {
+        check_intake(call_center_id, parsed.content)?
+    };
     let provenance = Provenance {
         format: format.name().to_string(),
         document: Document {

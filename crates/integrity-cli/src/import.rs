@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use integrity_domain::ticket::{parse_intake, TicketIntake};
-use integrity_store::{AccountId, DatabaseUrl, IntakeOutcome, Store};
+use integrity_store::{AccountId, DatabaseUrl, IntakeOutcome, Provenance, Store};
 use serde_json::Value;
 
 #[derive(clap::Args)]
@@ -32,7 +32,8 @@ pub struct ImportArgs {
     /// name it).
     #[arg(long)]
     call_center: Option<String>,
-    /// Files; for jsonl, `-` reads standard input.
+    /// Files; for jsonl, `-` reads standard input; for documents, a folder
+    /// stands for the files in it.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -51,36 +52,41 @@ pub async fn run(url: &DatabaseUrl, args: ImportArgs) -> anyhow::Result<ExitCode
         .account_by_subdomain(&args.account)
         .await?
         .with_context(|| format!("no account with subdomain {:?}", args.account))?;
-    let summary = if args.format == "jsonl" {
-        let mut summary = Summary::default();
-        for file in &args.files {
-            import_lines(&store, account, file, &mut summary).await?;
-        }
-        summary
+    let source = if args.format == "jsonl" {
+        let centers = store
+            .call_centers(account)
+            .await?
+            .into_iter()
+            .map(|c| (c.name, c.id))
+            .collect();
+        Source::Lines { centers }
     } else {
         let name = args
             .call_center
             .as_deref()
             .context("--call-center is needed for documents")?;
-        let center = call_center_id(&store, account, name).await?;
-        let format = (args.format != "auto").then_some(args.format.as_str());
-        let mut summary = Summary::default();
-        let mut batch = Vec::with_capacity(DOCUMENT_BATCH);
-        for file in &args.files {
-            match crate::documents::read_file(center, format, file) {
-                Ok(read) => batch.push((file.clone(), read)),
-                Err(reason) => {
-                    summary.rejected += 1;
-                    eprintln!("{}: {reason}", file.display());
-                }
-            }
-            if batch.len() == DOCUMENT_BATCH {
-                take_in_documents(&store, account, &mut batch, &mut summary).await?;
-            }
+        Source::Documents {
+            call_center: call_center_id(&store, account, name).await?,
+            format: (args.format != "auto").then(|| args.format.clone()),
         }
-        take_in_documents(&store, account, &mut batch, &mut summary).await?;
-        summary
     };
+
+    // Reading and parsing run on their own thread, a few batches ahead of
+    // the database: the two overlap, and memory stays flat.
+    let (sender, mut batches) = tokio::sync::mpsc::channel(BATCHES_AHEAD);
+    let files = args.files.clone();
+    let reader = std::thread::Builder::new()
+        .name("import-reader".into())
+        .spawn(move || source.read(&files, &sender))
+        .context("starting the reading thread")?;
+    let mut summary = Summary::default();
+    while let Some(batch) = batches.recv().await {
+        take_in(&store, account, batch, &mut summary).await?;
+    }
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reading thread failed"))??;
+
     let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
     println!(
         "imported {}: {} created, {} new versions, {} unchanged, {} rejected",
@@ -119,19 +125,111 @@ pub async fn call_center_id(store: &Store, account: AccountId, name: &str) -> an
         .with_context(|| format!("no call center named {name:?} in this account"))
 }
 
-async fn import_lines(
-    store: &Store,
-    account: AccountId,
-    file: &std::path::Path,
-    summary: &mut Summary,
-) -> anyhow::Result<()> {
-    let centers: HashMap<String, i64> = store
-        .call_centers(account)
-        .await?
-        .into_iter()
-        .map(|c| (c.name, c.id))
-        .collect();
+/// Lines taken in per transaction: large enough that commits and round
+/// trips stop dominating, small enough that a failure loses little work
+/// and memory stays flat whatever the input's size.
+const BATCH: usize = 500;
 
+/// Documents per transaction: fewer, as each brings its source document
+/// and the parser's leftovers (tens of kilobytes in memory).
+const DOCUMENT_BATCH: usize = 100;
+
+/// Batches read ahead of the database.
+const BATCHES_AHEAD: usize = 2;
+
+/// What the import reads.
+enum Source {
+    /// JSON Lines in the API's ticket shape; lines name their call center.
+    Lines { centers: HashMap<String, i64> },
+    /// One call-center document per file.
+    Documents {
+        call_center: i64,
+        format: Option<String>,
+    },
+}
+
+/// One input (a line or a file), read.
+struct Input {
+    /// Where it came from, for messages: `line 7` or a file name.
+    origin: String,
+    /// For documents: the line to print when it is taken in.
+    announce: bool,
+    ticket: Result<(TicketIntake, Option<Provenance>), String>,
+}
+
+type Batches = tokio::sync::mpsc::Sender<Vec<Input>>;
+
+impl Source {
+    /// Reads every file, sending batches; stops early only when the
+    /// receiving side has gone (it failed, and says why).
+    fn read(&self, files: &[PathBuf], batches: &Batches) -> anyhow::Result<()> {
+        let size = match self {
+            Source::Lines { .. } => BATCH,
+            Source::Documents { .. } => DOCUMENT_BATCH,
+        };
+        let mut batch = Vec::with_capacity(size);
+        for file in files {
+            match self {
+                Source::Lines { centers } => read_lines(centers, file, size, &mut batch, batches)?,
+                Source::Documents {
+                    call_center,
+                    format,
+                } => {
+                    for document in document_files(file)? {
+                        let ticket =
+                            crate::documents::read_file(*call_center, format.as_deref(), &document)
+                                .map(|(intake, provenance)| (intake, Some(provenance)));
+                        batch.push(Input {
+                            origin: document.display().to_string(),
+                            announce: true,
+                            ticket,
+                        });
+                        if batch.len() == size {
+                            send(batches, &mut batch)?;
+                        }
+                    }
+                }
+            }
+        }
+        send(batches, &mut batch)
+    }
+}
+
+/// A file, or the files of a folder in name order (a folder too large
+/// for a command line).
+fn document_files(path: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).with_context(|| format!("reading {}", path.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", path.display()))?;
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn send(batches: &Batches, batch: &mut Vec<Input>) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let full = std::mem::replace(batch, Vec::with_capacity(batch.capacity()));
+    // A closed channel means the database side stopped with an error,
+    // which it reports; there is nothing to add here.
+    let _ = batches.blocking_send(full);
+    Ok(())
+}
+
+fn read_lines(
+    centers: &HashMap<String, i64>,
+    file: &std::path::Path,
+    batch_size: usize,
+    batch: &mut Vec<Input>,
+    batches: &Batches,
+) -> anyhow::Result<()> {
     let (reader, size): (Box<dyn Read>, Option<u64>) = if file.as_os_str() == "-" {
         (Box::new(std::io::stdin()), None)
     } else {
@@ -147,8 +245,6 @@ async fn import_lines(
         ),
         None => ProgressBar::new_spinner(),
     };
-
-    let mut batch: Vec<(usize, TicketIntake)> = Vec::with_capacity(BATCH);
     for (index, line) in BufReader::new(reader).lines().enumerate() {
         let number = index + 1;
         let line = line.with_context(|| format!("reading line {number}"))?;
@@ -156,94 +252,67 @@ async fn import_lines(
         if line.trim().is_empty() {
             continue;
         }
-        match read_line(&centers, &line) {
-            Ok(intake) => batch.push((number, intake)),
-            Err(reason) => {
-                summary.rejected += 1;
-                progress.suspend(|| eprintln!("line {number}: {reason}"));
-            }
-        }
-        if batch.len() == BATCH {
-            take_in(store, account, &mut batch, summary, &progress).await?;
+        batch.push(Input {
+            origin: format!("line {number}"),
+            announce: false,
+            ticket: read_line(centers, &line).map(|intake| (intake, None)),
+        });
+        if batch.len() == batch_size {
+            progress.suspend(|| send(batches, batch))?;
         }
     }
-    take_in(store, account, &mut batch, summary, &progress).await?;
     progress.finish_and_clear();
     Ok(())
 }
 
-/// Documents taken in per transaction; fewer than lines, as each carries
-/// its whole source document.
-const DOCUMENT_BATCH: usize = 100;
-
-async fn take_in_documents(
-    store: &Store,
-    account: AccountId,
-    batch: &mut Vec<(PathBuf, (TicketIntake, integrity_store::Provenance))>,
-    summary: &mut Summary,
-) -> anyhow::Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let (files, items): (Vec<PathBuf>, Vec<_>) = batch
-        .drain(..)
-        .map(|(file, (intake, provenance))| (file, (intake, Some(provenance))))
-        .unzip();
-    let outcomes = store.intake_batch(account, &items).await?;
-    for ((file, (intake, _)), outcome) in files.iter().zip(&items).zip(outcomes) {
-        match outcome {
-            Ok(outcome) => {
-                summary.count(outcome);
-                let number = &intake.content.ticket_number;
-                println!(
-                    "{}: ticket {number} {}",
-                    file.display(),
-                    crate::documents::describe(outcome)
-                );
-            }
-            Err(errors) => {
-                summary.rejected += 1;
-                eprintln!("{}: {errors}", file.display());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Tickets taken in per transaction: large enough that commits stop
-/// dominating, small enough that a failure loses little work and memory
-/// stays flat whatever the file's size.
-const BATCH: usize = 500;
-
 async fn take_in(
     store: &Store,
     account: AccountId,
-    batch: &mut Vec<(usize, TicketIntake)>,
+    batch: Vec<Input>,
     summary: &mut Summary,
-    progress: &ProgressBar,
 ) -> anyhow::Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let items: Vec<(TicketIntake, Option<integrity_store::Provenance>)> = batch
-        .iter()
-        .map(|(_, intake)| (intake.clone(), None))
-        .collect();
-    let first = batch[0].0;
-    let outcomes = store
-        .intake_batch(account, &items)
-        .await
-        .with_context(|| format!("taking in lines {first} to {}", batch[batch.len() - 1].0))?;
-    for ((number, _), outcome) in batch.iter().zip(outcomes) {
-        match outcome {
-            Ok(outcome) => summary.count(outcome),
-            Err(errors) => {
+    let mut items = Vec::with_capacity(batch.len());
+    let mut origins = Vec::with_capacity(batch.len());
+    for read in batch {
+        match read.ticket {
+            Ok(item) => {
+                items.push(item);
+                origins.push((read.origin, read.announce));
+            }
+            Err(reason) => {
                 summary.rejected += 1;
-                progress.suspend(|| eprintln!("line {number}: {errors}"));
+                eprintln!("{}: {reason}", read.origin);
             }
         }
     }
-    batch.clear();
+    if items.is_empty() {
+        return Ok(());
+    }
+    let outcomes = store.intake_batch(account, &items).await.with_context(|| {
+        format!(
+            "taking in {} to {}",
+            origins[0].0,
+            origins[origins.len() - 1].0
+        )
+    })?;
+    for (((origin, announce), (intake, _)), outcome) in origins.iter().zip(&items).zip(outcomes) {
+        match outcome {
+            Ok(outcome) => {
+                summary.count(outcome);
+                if *announce {
+                    let number = &intake.content.ticket_number;
+                    println!(
+                        "{origin}: ticket {number} {}",
+                        crate::documents::describe(outcome)
+                    );
+                }
+            }
+            Err(errors) => {
+                summary.rejected += 1;
+                eprintln!("{origin}: {errors}");
+            }
+        }
+    }
     Ok(())
 }
 

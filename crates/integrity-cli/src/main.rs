@@ -66,6 +66,13 @@ enum IntakeCommand {
     Watch(documents::WatchArgs),
 }
 
+// Parsing call-center documents and serving JSON allocate many small,
+// short-lived values, often freed on another thread than the one that made
+// them; mimalloc handles that pattern several times faster than the system
+// allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

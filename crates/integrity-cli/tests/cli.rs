@@ -113,6 +113,29 @@ test_on_both_backends! {
         assert_eq!(numbers, ["L-1", "L-3"]);
     }
 
+    async fn import_keeps_counting_lines_across_batches(db: &TestDatabase) {
+        let manifest = write_temp(MANIFEST);
+        assert!(integrity(db.url.as_str(), &["apply", manifest.path().to_str().unwrap()], None).status.success());
+        // More lines than one transaction takes, a bad one in the second
+        // batch, and a revision of an early ticket at the very end.
+        let mut lines: Vec<String> = (0..1200)
+            .map(|i| format!(r#"{{"ticket_number": "M-{i}", "call_center": {{"name": "Georgia 811"}}}}"#))
+            .collect();
+        lines[700] = "{ not json".into();
+        lines.push(r#"{"ticket_number": "M-3", "call_center": {"name": "Georgia 811"}, "remarks": "revised"}"#.into());
+        let file = write_temp(&lines.join("\n"));
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme", file.path().to_str().unwrap()], None);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(stdout.contains("1199 created, 1 new versions, 0 unchanged, 1 rejected"), "{stdout}");
+        assert!(stderr.contains("line 701: not valid JSON"), "{stderr}");
+        let account = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+        let center = db.store.call_centers(account).await.unwrap()[0].id;
+        let revised = db.store.ticket_by_number(account, center, "M-3").await.unwrap().unwrap();
+        assert_eq!((revised.version_number, revised.content.remarks.as_deref()), (1, Some("revised")));
+        assert!(db.store.ticket_by_number(account, center, "M-1199").await.unwrap().is_some());
+    }
+
     async fn import_reads_standard_input(db: &TestDatabase) {
         let manifest = write_temp(MANIFEST);
         assert!(integrity(db.url.as_str(), &["apply", manifest.path().to_str().unwrap()], None).status.success());

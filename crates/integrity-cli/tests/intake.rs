@@ -92,6 +92,24 @@ test_on_both_backends! {
         assert!(text(&out.stdout).contains("0 created, 0 new versions, 3 unchanged, 0 rejected"), "{}", text(&out.stdout));
     }
 
+    async fn import_reads_every_file_of_a_folder(db: &TestDatabase) {
+        apply(db.url.as_str());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(fixture("usan_ca_option3_2022041100005.xml"), dir.path().join("1.xml")).unwrap();
+        std::fs::copy(fixture("usan_nv_option2_2022041400001-000.txt"), dir.path().join("2.txt")).unwrap();
+        std::fs::write(dir.path().join("3.txt"), "not a ticket").unwrap();
+        std::fs::create_dir(dir.path().join("nested")).unwrap();
+        std::fs::copy(fixture("usan_ca_legacy_2022041900001-000.txt"), dir.path().join("nested/4.txt")).unwrap();
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
+            "--format", "auto", dir.path().to_str().unwrap()]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(stdout.contains("2 created, 0 new versions, 0 unchanged, 1 rejected"), "{stdout}");
+        assert!(stderr.contains("3.txt"), "{stderr}");
+        // Files only: a folder inside is not walked.
+        assert_eq!(numbers(db).await, ["2022041100005", "2022041400001"]);
+    }
+
     async fn a_watched_folder_takes_files_in_and_moves_them_aside(db: &TestDatabase) {
         apply(db.url.as_str());
         let dir = tempfile::tempdir().unwrap();

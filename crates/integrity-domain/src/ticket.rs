@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::time::{serde_opt_millis, Millis};
 
 pub use area::validate_area;
-pub use intake::{describe_serde_error, parse_intake, TicketIntake};
+pub use intake::{check_intake, describe_serde_error, parse_intake, TicketIntake};
 pub use patch::{parse_ticket_patch, TicketPatch};
 
 /// A ticket's lifecycle state (contract decision 2).

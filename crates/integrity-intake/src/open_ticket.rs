@@ -49,7 +49,10 @@ pub fn parse_open_ticket(bytes: &[u8]) -> Result<Parsed, IntakeError> {
         )
     })?;
     let mut notes = Vec::new();
-    if let Some((path, count)) = strip_nul(&mut root) {
+    // JSON text can carry U+0000 only as an escape; without one there is
+    // nothing to strip, and no need to walk the whole tree.
+    let escaped_nul = text.contains("\\u0000");
+    if let Some((path, count)) = escaped_nul.then(|| strip_nul(&mut root)).flatten() {
         notes.push(format!(
             "text: removed {count} U+0000 character(s), which cannot be stored, first in {path}"
         ));

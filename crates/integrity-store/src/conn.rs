@@ -131,26 +131,31 @@ pub(crate) enum Conn {
 /// Runs `$body` with `$c` bound to the underlying driver connection; the
 /// body is written once and compiled for each driver.
 macro_rules! on_driver {
-    ($conn:expr, |$c:ident| $body:expr) => {
+    ($conn:expr, $query:expr, |$c:ident, $sql:ident, $args:ident| $body:expr) => {{
+        let Query { sql, args: $args } = $query;
         match $conn {
             Conn::Sqlite(inner) => {
                 let $c = &mut **inner;
+                let $sql = &*sqlite_sql(&sql, $args.len());
                 $body
             }
             Conn::SqliteTx(inner) => {
                 let $c = &mut **inner;
+                let $sql = &*sqlite_sql(&sql, $args.len());
                 $body
             }
             Conn::Postgres(inner) => {
                 let $c = &mut **inner;
+                let $sql = sql.as_str();
                 $body
             }
             Conn::PostgresTx(inner) => {
                 let $c = &mut **inner;
+                let $sql = sql.as_str();
                 $body
             }
         }
-    };
+    }};
 }
 
 macro_rules! bind_args {
@@ -158,19 +163,52 @@ macro_rules! bind_args {
         let mut q = $query;
         for arg in $args {
             q = match arg {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.clone()),
-                Arg::Bool(v) => q.bind(*v),
-                Arg::Bytes(v) => q.bind(v.clone()),
+                Arg::Int(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+                Arg::Bytes(v) => q.bind(v),
             };
         }
         q
     }};
 }
 
+/// The SQL as SQLite should see it. SQLite finds a numbered
+/// parameter's name by a linear search, and the driver asks for every
+/// parameter's name, so binding costs the square of the parameter count:
+/// most of the time of a multi-row insert. Anonymous `?` parameters skip
+/// the search, and mean the same when `$1 … $n` each appear once, in
+/// order, as they do in SQL built by `arg`.
+fn sqlite_sql(sql: &str, arg_count: usize) -> std::borrow::Cow<'_, str> {
+    if arg_count < 8 {
+        return sql.into();
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut expected = 1;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        let digits = rest[at + 1..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        if rest[at + 1..at + 1 + digits].parse() != Ok(expected) {
+            return sql.into();
+        }
+        out.push_str(&rest[..at]);
+        out.push('?');
+        rest = &rest[at + 1 + digits..];
+        expected += 1;
+    }
+    if expected != arg_count + 1 {
+        return sql.into();
+    }
+    out.push_str(rest);
+    out.into()
+}
+
 impl Conn {
     pub async fn execute(&mut self, q: Query) -> Result<u64, StoreError> {
-        let done = on_driver!(self, |c| bind_args!(sqlx::query(&q.sql), &q.args)
+        let done = on_driver!(self, q, |c, sql, args| bind_args!(sqlx::query(sql), args)
             .execute(c)
             .await?
             .rows_affected());
@@ -178,9 +216,9 @@ impl Conn {
     }
 
     pub async fn fetch_all<T: Row>(&mut self, q: Query) -> Result<Vec<T>, StoreError> {
-        let rows = on_driver!(self, |c| bind_args!(
-            sqlx::query_as::<_, T>(&q.sql),
-            &q.args
+        let rows = on_driver!(self, q, |c, sql, args| bind_args!(
+            sqlx::query_as::<_, T>(sql),
+            args
         )
         .fetch_all(c)
         .await?);
@@ -188,9 +226,9 @@ impl Conn {
     }
 
     pub async fn fetch_optional<T: Row>(&mut self, q: Query) -> Result<Option<T>, StoreError> {
-        let row = on_driver!(self, |c| bind_args!(
-            sqlx::query_as::<_, T>(&q.sql),
-            &q.args
+        let row = on_driver!(self, q, |c, sql, args| bind_args!(
+            sqlx::query_as::<_, T>(sql),
+            args
         )
         .fetch_optional(c)
         .await?);
@@ -198,9 +236,9 @@ impl Conn {
     }
 
     pub async fn fetch_one<T: Row>(&mut self, q: Query) -> Result<T, StoreError> {
-        let row = on_driver!(self, |c| bind_args!(
-            sqlx::query_as::<_, T>(&q.sql),
-            &q.args
+        let row = on_driver!(self, q, |c, sql, args| bind_args!(
+            sqlx::query_as::<_, T>(sql),
+            args
         )
         .fetch_one(c)
         .await?);
@@ -215,5 +253,27 @@ impl Conn {
             Conn::Sqlite(_) | Conn::Postgres(_) => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_sql;
+
+    #[test]
+    fn sqlite_gets_anonymous_parameters_only_when_they_mean_the_same() {
+        let in_order = "INSERT INTO t VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)";
+        assert_eq!(
+            sqlite_sql(in_order, 8),
+            "INSERT INTO t VALUES (?, ?, ?, ?), (?, ?, ?, ?)"
+        );
+        let repeated = "SELECT 1 WHERE a = $1 AND b = $2 OR c = $1 AND $3 $4 $5 $6 $7";
+        assert_eq!(sqlite_sql(repeated, 8), repeated);
+        let out_of_order = "VALUES ($2, $1, $3, $4, $5, $6, $7, $8)";
+        assert_eq!(sqlite_sql(out_of_order, 8), out_of_order);
+        let fewer_than_bound = "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        assert_eq!(sqlite_sql(fewer_than_bound, 8), fewer_than_bound);
+        let short = "SELECT $1";
+        assert_eq!(sqlite_sql(short, 1), short);
     }
 }

@@ -1,5 +1,6 @@
 //! Tickets: intake (new tickets and new versions), reading one, listing.
 
+mod bulk;
 mod history;
 mod load;
 mod work;
@@ -40,12 +41,28 @@ pub struct Document {
     pub body: Vec<u8>,
 }
 
+/// How the history describes a version's source: borrowed, as the
+/// parser's leftovers can be large and are written once.
+#[derive(serde::Serialize)]
+struct SourceDescription<'a> {
+    format: &'a str,
+    revision: Option<i64>,
+    version_number: i64,
+    cancelled: bool,
+    notes: &'a [String],
+    extra: &'a serde_json::Value,
+}
+
 impl Provenance {
-    fn describe(&self, version: i64) -> serde_json::Value {
-        serde_json::json!({
-            "format": self.format, "revision": self.revision, "version_number": version,
-            "cancelled": self.cancelled, "notes": self.notes, "extra": self.extra,
-        })
+    fn describe(&self, version: i64) -> SourceDescription<'_> {
+        SourceDescription {
+            format: &self.format,
+            revision: self.revision,
+            version_number: version,
+            cancelled: self.cancelled,
+            notes: &self.notes,
+            extra: &self.extra,
+        }
     }
 }
 
@@ -130,21 +147,13 @@ impl Store {
         }
         let content = serde_json::to_string(&intake.content)
             .map_err(crate::error::corrupt("ticket content"))?;
-        for _ in 0..INTAKE_ATTEMPTS {
-            if let Some((outcome, id)) =
-                try_intake(&mut tx, account, intake, &content, actor, source).await?
-            {
-                let ticket = load::ticket_by_id(&mut tx, account, id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                tx.commit().await?;
-                return Ok((outcome, ticket));
-            }
-        }
-        Err(StoreError::Conflict(format!(
-            "ticket {} kept changing during intake",
-            intake.content.ticket_number
-        )))
+        let (outcome, id) =
+            intake_with_retries(&mut tx, account, intake, &content, actor, source).await?;
+        let ticket = load::ticket_by_id(&mut tx, account, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok((outcome, ticket))
     }
 
     /// Takes in many tickets in one transaction, as bulk imports do: one
@@ -158,37 +167,7 @@ impl Store {
         items: &[(TicketIntake, Option<Provenance>)],
     ) -> Result<Vec<Result<IntakeOutcome, ValidationErrors>>, StoreError> {
         let mut tx = self.write().await?;
-        let centers: Vec<(i64,)> = tx
-            .fetch_all(query!(
-                "SELECT id FROM call_centers WHERE account_id = $1",
-                account.0
-            ))
-            .await?;
-        let mut outcomes = Vec::with_capacity(items.len());
-        for (intake, source) in items {
-            if !centers.iter().any(|(id,)| *id == intake.call_center_id) {
-                outcomes.push(Err(ValidationErrors::single("call_center", "must exist")));
-                continue;
-            }
-            let content = serde_json::to_string(&intake.content)
-                .map_err(crate::error::corrupt("ticket content"))?;
-            let mut outcome = None;
-            for _ in 0..INTAKE_ATTEMPTS {
-                if let Some((done, _)) =
-                    try_intake(&mut tx, account, intake, &content, None, source.as_ref()).await?
-                {
-                    outcome = Some(done);
-                    break;
-                }
-            }
-            let outcome = outcome.ok_or_else(|| {
-                StoreError::Conflict(format!(
-                    "ticket {} kept changing during intake",
-                    intake.content.ticket_number
-                ))
-            })?;
-            outcomes.push(Ok(outcome));
-        }
+        let outcomes = bulk::intake_batch(&mut tx, account, items).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -285,6 +264,27 @@ fn push_condition(q: &mut Query, column_op: &str, arg: crate::conn::Arg) {
     q.push(&format!(" AND {column_op} {p}"));
 }
 
+/// Takes one ticket in, looking again when a concurrent intake of the same
+/// number got in between.
+async fn intake_with_retries(
+    tx: &mut Conn,
+    account: AccountId,
+    intake: &TicketIntake,
+    content: &str,
+    actor: Option<i64>,
+    source: Option<&Provenance>,
+) -> Result<(IntakeOutcome, i64), StoreError> {
+    for _ in 0..INTAKE_ATTEMPTS {
+        if let Some(done) = try_intake(tx, account, intake, content, actor, source).await? {
+            return Ok(done);
+        }
+    }
+    Err(StoreError::Conflict(format!(
+        "ticket {} kept changing during intake",
+        intake.content.ticket_number
+    )))
+}
+
 /// One attempt; `None` when a concurrent intake of the same number got in
 /// between and the caller should look again.
 async fn try_intake(
@@ -307,7 +307,7 @@ async fn try_intake(
         .await?;
     let search_text = intake.content.search_text();
     let cancelled = source.is_some_and(|s| s.cancelled);
-    let provenance = |version: i64| source.map_or(serde_json::Value::Null, |s| s.describe(version));
+    let provenance = |version: i64| source.map(|s| s.describe(version));
     match existing {
         None => {
             let assignee = routed_assignee(tx, account, intake).await?;
@@ -507,16 +507,11 @@ async fn replace_service_areas(
     }
     let mut insert =
         Query::new("INSERT INTO ticket_service_areas (account_id, ticket_id, code) VALUES ");
-    let rows: Vec<String> = codes
+    let rows = codes
         .into_iter()
-        .map(|code| {
-            let a = insert.arg(account.0);
-            let t = insert.arg(ticket);
-            let c = insert.arg(code);
-            format!("({a}, {t}, {c})")
-        })
+        .map(|code| vec![account.0.into(), ticket.into(), code.into()])
         .collect();
-    insert.push(&rows.join(", "));
+    bulk::push_rows(&mut insert, rows);
     tx.execute(insert).await?;
     Ok(())
 }

@@ -3,8 +3,10 @@
 
 use integrity_domain::manifest::Manifest;
 use integrity_domain::ticket::{parse_intake, TicketStatus};
+use integrity_store::testing::TestDatabase;
 use integrity_store::{
-    test_on_both_backends, AccountId, IntakeOutcome, Store, StoreError, TicketFilter,
+    test_on_both_backends, AccountId, Document, IntakeOutcome, Provenance, Store, StoreError,
+    TicketFilter,
 };
 use serde_json::json;
 
@@ -60,6 +62,79 @@ fn ticket(center: i64, number: &str, remarks: &str) -> integrity_domain::ticket:
         "taken_at": "2016-06-29T15:26:47.000Z",
     }))
     .expect("valid ticket")
+}
+
+/// A document as an intake channel would bring it.
+fn provenance(body: &str, revision: Option<i64>, cancelled: bool) -> Provenance {
+    let document = |name: &str, body: &str| Document {
+        name: name.into(),
+        content_type: "application/json".into(),
+        body: body.as_bytes().to_vec(),
+    };
+    Provenance {
+        format: "open-ticket".into(),
+        document: document("ticket.json", body),
+        attachments: vec![document("map.gml", "<gml/>")],
+        revision,
+        cancelled,
+        notes: vec!["a note".into()],
+        extra: json!({"members": [{"code": "EXMPL01"}]}),
+    }
+}
+
+/// Everything a reader can see of a ticket: its fields, its history with
+/// document ids replaced by what they point at, and its documents. Ids and
+/// times are left out, as two databases never share them.
+async fn observable(
+    store: &Store,
+    account: AccountId,
+    center: i64,
+    number: &str,
+) -> serde_json::Value {
+    let Some(ticket) = store
+        .ticket_by_number(account, center, number)
+        .await
+        .unwrap()
+    else {
+        return json!(null);
+    };
+    let mut history = Vec::new();
+    for entry in store
+        .ticket_history(account, center, number)
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        let mut details = entry.details.clone();
+        if let Some(ids) = details.get("documents").and_then(|d| d.as_array()).cloned() {
+            let mut documents = Vec::new();
+            for id in ids {
+                let stored = store
+                    .ticket_document(account, center, number, id.as_i64().unwrap())
+                    .await
+                    .unwrap()
+                    .expect("a document the history names");
+                documents.push(json!([
+                    stored.version_number,
+                    stored.role,
+                    stored.format,
+                    stored.name,
+                    stored.content_type,
+                    stored.sha256,
+                    String::from_utf8_lossy(&stored.body)
+                ]));
+            }
+            details["documents"] = json!(documents);
+        }
+        history.push(json!([entry.kind, entry.actor.map(|a| a.name), details]));
+    }
+    json!({
+        "version_number": ticket.version_number,
+        "status": ticket.status.as_str(),
+        "content": serde_json::to_value(&ticket.content).unwrap(),
+        "assignee": ticket.assignee.map(|a| a.name),
+        "history": history,
+    })
 }
 
 test_on_both_backends! {
@@ -238,5 +313,63 @@ test_on_both_backends! {
         let revised = db.store.ticket_by_number(acme, center, "B-1").await.unwrap().unwrap();
         assert_eq!((revised.version_number, revised.content.remarks.as_deref()), (1, Some("second")));
         assert!(db.store.ticket_by_number(other, foreign, "B-3").await.unwrap().is_none());
+    }
+    async fn a_batch_leaves_what_taking_its_tickets_in_one_by_one_leaves(db: &TestDatabase) {
+        let other_db = TestDatabase::open(db.url.backend()).await.expect("a second database");
+        let mut routed = manifest();
+        routed["accounts"][0]["call_centers"][0]["service_areas"][0]["assignee"] = json!("al@example.com");
+        let mut accounts = Vec::new();
+        for store in [&db.store, &other_db.store] {
+            store.apply(&parse_manifest(&routed)).await.unwrap();
+            accounts.push(store.account_by_subdomain("acme").await.unwrap().unwrap());
+        }
+        let acme = accounts[0];
+        let other = db.store.account_by_subdomain("other").await.unwrap().unwrap();
+        let center = georgia(&db.store, acme).await;
+        let texas = db.store.call_centers(acme).await.unwrap()[1].id;
+        let foreign = georgia(&db.store, other).await;
+        let mut cancelled_area = ticket(center, "E-2", "cancelled at once");
+        cancelled_area.content.service_area = Some("FOR01".into());
+        let mut unrouted = ticket(texas, "E-1", "same number, other center");
+        unrouted.content.service_area = Some("TX01".into());
+        let items = vec![
+            (ticket(center, "E-1", "routed, with documents"), Some(provenance("{\"n\": 1}", Some(3), false))),
+            (cancelled_area, Some(provenance("{\"n\": 2}", None, true))),
+            (ticket(center, "E-3", "no documents"), None),
+            (ticket(center, "E-1", "revised in the same batch"), Some(provenance("{\"n\": 4}", Some(5), false))),
+            (ticket(foreign, "E-4", "another account's center"), None),
+            (unrouted, None),
+            (ticket(center, "E-3", "no documents"), None),
+        ];
+        let batch = db.store.intake_batch(accounts[0], &items).await.unwrap();
+        let mut one_by_one = Vec::new();
+        for (intake, source) in &items {
+            one_by_one.push(
+                match other_db.store.intake_ticket(accounts[1], intake, None, source.as_ref()).await {
+                    Ok((outcome, _)) => Ok(outcome),
+                    Err(StoreError::Invalid(errors)) => Err(errors),
+                    Err(e) => panic!("{e}"),
+                },
+            );
+        }
+        assert_eq!(batch, one_by_one);
+        assert_eq!(batch[..4], [Ok(IntakeOutcome::Created), Ok(IntakeOutcome::Created),
+            Ok(IntakeOutcome::Created), Ok(IntakeOutcome::NewVersion)]);
+        assert!(batch[4].is_err());
+
+        let centers = [(center, "E-1"), (center, "E-2"), (center, "E-3"), (texas, "E-1")];
+        for (center, number) in centers {
+            let bulk = observable(&db.store, accounts[0], center, number).await;
+            let single = observable(&other_db.store, accounts[1], center, number).await;
+            assert_eq!(bulk, single, "ticket {number} of center {center}");
+        }
+        let e1 = observable(&db.store, accounts[0], center, "E-1").await;
+        assert_eq!((e1["version_number"].clone(), e1["assignee"].clone()), (json!(5), json!("Al Dente")));
+        let kinds: Vec<&str> = e1["history"].as_array().unwrap().iter().map(|h| h[0].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["created", "assignee_changed", "new_version"]);
+        assert_eq!(e1["history"][0][2]["documents"].as_array().unwrap().len(), 2);
+        let e2 = observable(&db.store, accounts[0], center, "E-2").await;
+        assert_eq!(e2["status"], "cancelled");
+        other_db.finish().await;
     }
 }

@@ -74,7 +74,7 @@ struct IntakeDocument {
 /// Reads the value under the request's `ticket` key. Errors name the field
 /// (`taken_at`, `excavator.contact.email`, `work.area`, …).
 pub fn parse_intake(value: serde_json::Value) -> Result<TicketIntake, ValidationErrors> {
-    if let Some(path) = path_of_nul(&value, "") {
+    if let Some(path) = has_nul(&value).then(|| path_of_nul(&value, "")).flatten() {
         let key = if path.is_empty() {
             "ticket".to_string()
         } else {
@@ -95,8 +95,48 @@ pub fn parse_intake(value: serde_json::Value) -> Result<TicketIntake, Validation
         ValidationErrors::single(key, describe_serde_error(&e.into_inner().to_string()))
     })?;
 
+    let content = TicketContent {
+        ticket_number: doc.ticket_number.unwrap_or_default(),
+        reference_ticket_number: doc.reference_ticket_number,
+        sequence_number: doc.sequence_number,
+        ticket_type: doc.ticket_type,
+        ticket_action: doc.ticket_action,
+        ticket_source: doc.ticket_source,
+        service_area: doc.service_area,
+        additional_service_areas: doc.additional_service_areas.unwrap_or_default(),
+        taken_at: doc.taken_at,
+        work_start_at: doc.work_start_at,
+        response_due_at: doc.response_due_at,
+        remarks: doc.remarks,
+        excavator: doc.excavator.unwrap_or_default(),
+        work: doc.work.unwrap_or_default(),
+        lat: doc.lat,
+        lng: doc.lng,
+    };
     let mut errors = ValidationErrors::new();
-    let ticket_number = doc.ticket_number.unwrap_or_default().trim().to_string();
+    if doc.call_center.is_none() {
+        errors.add("call_center", msg::BLANK);
+    }
+    let call_center_id = doc.call_center.map_or(0, |c| c.id);
+    match check_intake(call_center_id, content) {
+        Ok(intake) => errors.into_result(intake),
+        Err(more) => {
+            errors.merge(more);
+            Err(errors)
+        }
+    }
+}
+
+/// The checks of [`parse_intake`] on content already in the domain's
+/// shape, as the call-center formats' parsers produce it: a number, sound
+/// service areas, a valid work area, coordinates in range. Blank service
+/// areas and a null area read as absent.
+pub fn check_intake(
+    call_center_id: i64,
+    content: TicketContent,
+) -> Result<TicketIntake, ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    let ticket_number = content.ticket_number.trim().to_string();
     if ticket_number.is_empty() {
         errors.add("ticket_number", msg::BLANK);
     } else if ticket_number.chars().count() > MAX_TICKET_NUMBER_LEN {
@@ -105,47 +145,44 @@ pub fn parse_intake(value: serde_json::Value) -> Result<TicketIntake, Validation
             format!("is too long (maximum is {MAX_TICKET_NUMBER_LEN} characters)"),
         );
     }
-    if doc.call_center.is_none() {
-        errors.add("call_center", msg::BLANK);
-    }
-    let additional = doc.additional_service_areas.unwrap_or_default();
+    let additional = content.additional_service_areas;
     if additional.iter().any(|a| a.trim().is_empty()) {
         errors.add("additional_service_areas", msg::INVALID);
     }
-    let work = doc.work.unwrap_or_default();
+    let work = content.work;
     if let Some(area) = work.area.as_ref().filter(|a| !a.is_null()) {
         if let Err(message) = validate_area(area) {
             errors.add("work.area", message);
         }
     }
-    check_range(&mut errors, "lat", doc.lat, 90.0);
-    check_range(&mut errors, "lng", doc.lng, 180.0);
+    check_range(&mut errors, "lat", content.lat, 90.0);
+    check_range(&mut errors, "lng", content.lng, 180.0);
 
     let content = TicketContent {
         ticket_number,
-        reference_ticket_number: doc.reference_ticket_number,
-        sequence_number: doc.sequence_number,
-        ticket_type: doc.ticket_type,
-        ticket_action: doc.ticket_action,
-        ticket_source: doc.ticket_source,
-        service_area: doc.service_area.filter(|s| !s.trim().is_empty()),
+        service_area: content.service_area.filter(|s| !s.trim().is_empty()),
         additional_service_areas: additional,
-        taken_at: doc.taken_at,
-        work_start_at: doc.work_start_at,
-        response_due_at: doc.response_due_at,
-        remarks: doc.remarks,
-        excavator: doc.excavator.unwrap_or_default(),
         work: Work {
             area: work.area.filter(|a| !a.is_null()),
             ..work
         },
-        lat: doc.lat,
-        lng: doc.lng,
+        ..content
     };
     errors.into_result(TicketIntake {
-        call_center_id: doc.call_center.map_or(0, |c| c.id),
+        call_center_id,
         content,
     })
+}
+
+/// Whether any string or key holds U+0000: the cheap question first, as
+/// almost no ticket does.
+fn has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(has_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 /// The path of the first string holding U+0000, which PostgreSQL text
