@@ -11,7 +11,7 @@ use integrity_store::relay::DeliveryView;
 use integrity_store::{ApiToken, CallCenter, CustomField, HistoryEntry, User};
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CallCenterOut<'a> {
     id: i64,
     name: &'a str,
@@ -22,7 +22,7 @@ pub struct CallCenterOut<'a> {
     response_codes: Vec<ResponseCodeOut<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ResponseCodeOut<'a> {
     code: &'a str,
     description: &'a str,
@@ -51,7 +51,7 @@ impl<'a> From<&'a CallCenter> for CallCenterOut<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CustomFieldOut<'a> {
     id: i64,
     type_id: i64,
@@ -77,7 +77,7 @@ impl<'a> From<&'a CustomField> for CustomFieldOut<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TicketOut<'a> {
     id: i64,
     ticket_number: &'a str,
@@ -143,7 +143,7 @@ impl<'a> From<&'a Ticket> for TicketOut<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TicketResponseOut<'a> {
     id: i64,
     service_area: &'a str,
@@ -174,7 +174,7 @@ impl<'a> From<&'a TicketResponse> for TicketResponseOut<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct HistoryEntryOut<'a> {
     id: i64,
     kind: &'a str,
@@ -195,7 +195,7 @@ impl<'a> From<&'a HistoryEntry> for HistoryEntryOut<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserOut<'a> {
     id: i64,
     name: &'a str,
@@ -222,7 +222,7 @@ impl<'a> From<&'a User> for UserOut<'a> {
 
 /// A key as listed; `token` (the key itself) only in the answer that
 /// created it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ApiTokenOut<'a> {
     id: i64,
     user_id: i64,
@@ -246,7 +246,7 @@ impl<'a> ApiTokenOut<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DeliveryOut<'a> {
     id: i64,
     response_id: i64,

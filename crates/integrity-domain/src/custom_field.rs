@@ -68,10 +68,12 @@ impl FieldType {
 
 /// A custom field's option with its children (cascading types only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptionNode {
     pub id: i64,
     pub name: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub options: Vec<OptionNode>,
 }
 

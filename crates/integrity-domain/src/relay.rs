@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Whether responses go one per request or many per request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RelayMode {
     #[default]
     Single,
@@ -17,6 +18,7 @@ pub enum RelayMode {
 /// A call center's relay settings, as kept in its `relay` object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RelaySettings {
     #[serde(default)]
     pub enabled: bool,

@@ -34,6 +34,13 @@ struct Wire {
 /// values are left to [`ResponseRules::validate`], so that all of an entry's
 /// problems are reported together.
 pub fn parse_response_input(value: serde_json::Value) -> Result<ResponseInput, ValidationErrors> {
+    // serde reads a struct from an array of its fields too; no client means that.
+    if !value.is_object() {
+        return Err(ValidationErrors::single(
+            "ticket_response",
+            "must be an object",
+        ));
+    }
     let wire: Wire = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let key = if path == "." {
@@ -223,6 +230,15 @@ mod tests {
             facility: facility.map(Into::into),
             code: code.into(),
         }
+    }
+
+    #[test]
+    fn a_response_given_as_an_array_is_refused() {
+        let errors = parse_response_input(serde_json::json!(["FOR01", "1A"])).unwrap_err();
+        assert_eq!(
+            errors.get("ticket_response"),
+            Some(&["must be an object".to_string()][..])
+        );
     }
 
     #[test]

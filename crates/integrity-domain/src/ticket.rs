@@ -102,6 +102,7 @@ pub fn summarize_response_status(
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -111,6 +112,7 @@ pub struct Contact {
 /// The documentation shows the alternate contact without an e-mail.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AltContact {
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -118,6 +120,7 @@ pub struct AltContact {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Excavator {
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -131,6 +134,7 @@ pub struct Excavator {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Work {
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -147,6 +151,7 @@ pub struct Work {
     pub overhead: Option<bool>,
     pub tunneling_or_boring: Option<bool>,
     /// GeoJSON Polygon or MultiPolygon, checked by [`validate_area`].
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub area: Option<serde_json::Value>,
 }
 
@@ -216,6 +221,7 @@ impl TicketContent {
 
 /// `{"id": …, "name": …}` as the API embeds call centers, users and options.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamedRef {
     pub id: i64,
     pub name: String,
@@ -223,10 +229,13 @@ pub struct NamedRef {
 
 /// A custom field as it appears on a ticket.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketFieldValue {
     pub id: i64,
     pub type_id: i64,
     pub name: String,
+    /// Its type's JSON value (see the custom field types), or null.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub value: serde_json::Value,
 }
 

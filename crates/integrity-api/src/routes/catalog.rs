@@ -9,6 +9,18 @@ use crate::auth::Caller;
 use crate::out::{CallCenterOut, CustomFieldOut};
 use crate::{ApiError, AppState};
 
+#[utoipa::path(
+    get,
+    path = "/call_centers",
+    tag = "catalog",
+    summary = "The account's call centers with their service areas, facilities and response codes",
+    responses(
+        (status = 200, description = "Call centers", body = Vec<crate::out::CallCenterOut>),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn call_centers(
     State(state): State<AppState>,
     caller: Caller,
@@ -18,6 +30,18 @@ pub(crate) async fn call_centers(
     Ok(Json(centers.iter().map(CallCenterOut::from).collect::<Vec<_>>()).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/custom_fields",
+    tag = "catalog",
+    summary = "The account's custom fields",
+    responses(
+        (status = 200, description = "Custom fields", body = Vec<crate::out::CustomFieldOut>),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn custom_fields(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,12 +1,12 @@
 //! Routes, one module per resource.
 
-mod catalog;
-mod health;
-mod intake;
-mod relay;
-mod tickets;
-mod users;
-mod work;
+pub(crate) mod catalog;
+pub(crate) mod health;
+pub(crate) mod intake;
+pub(crate) mod relay;
+pub(crate) mod tickets;
+pub(crate) mod users;
+pub(crate) mod work;
 
 use axum::routing::{get, patch};
 use axum::Router;
@@ -18,7 +18,10 @@ pub(crate) fn all(prefix: &str) -> Router<AppState> {
     let ticket = format!("{prefix}/tickets/by_center/{{call_center_id}}/by_number/{{number}}");
     Router::new()
         .route(&format!("{prefix}/healthz"), get(health::healthz))
-        .route(&format!("{prefix}/metrics"), get(health::metrics))
+        .route(
+            &format!("{prefix}/openapi.json"),
+            get(crate::openapi::openapi_json),
+        )
         .route(
             &format!("{prefix}/call_centers"),
             get(catalog::call_centers),

@@ -23,6 +23,21 @@ const HIDDEN: &str = "[hidden]";
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 500;
 
+#[utoipa::path(
+    get,
+    path = "/relay/deliveries",
+    tag = "relay",
+    summary = "Deliveries of responses to call centers, newest first",
+    params(("status" = Option<crate::openapi::DeliveryStatusName>, Query), ("per_page" = Option<i64>, Query, minimum = 1, maximum = 500)),
+    responses(
+        (status = 200, description = "Deliveries", body = Vec<crate::out::DeliveryOut>),
+        (status = 400, description = "The query string is malformed", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
@@ -76,6 +91,20 @@ async fn center_settings(
     Ok((id, settings))
 }
 
+#[utoipa::path(
+    get,
+    path = "/call_centers/{id}/relay",
+    tag = "relay",
+    summary = "A call center's relay settings (the authorization hidden)",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "Settings", body = integrity_domain::relay::RelaySettings),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn show_settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,6 +114,24 @@ pub(crate) async fn show_settings(
     Ok(Json(settings.redacted()).into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/call_centers/{id}/relay",
+    tag = "relay",
+    summary = "Replace a call center's relay settings; `[hidden]` keeps the stored authorization",
+    params(("id" = i64, Path)),
+    request_body = crate::openapi::RelayRequest,
+    responses(
+        (status = 200, description = "Settings", body = integrity_domain::relay::RelaySettings),
+        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn replace_settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,6 +140,10 @@ pub(crate) async fn replace_settings(
 ) -> Result<Response, ApiError> {
     let (id, current) = center_settings(&state, &caller, path).await?;
     let value = body.require("relay")?;
+    // serde reads a struct from an array of its fields too; no client means that.
+    if !value.is_object() {
+        return Err(ApiError::invalid("relay", "must be an object"));
+    }
     let mut settings: RelaySettings = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let key = if path == "." {

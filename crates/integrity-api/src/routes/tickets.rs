@@ -35,6 +35,20 @@ pub(crate) fn ticket_key(path: TicketPath) -> Result<(i64, String), ApiError> {
     Ok((call_center_id, number))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/by_center/{call_center_id}/by_number/{number}",
+    tag = "tickets",
+    summary = "One ticket",
+    params(("call_center_id" = i64, Path, description = "The call center's id (GET /call_centers)"), ("number" = String, Path, description = "The call center's ticket number")),
+    responses(
+        (status = 200, description = "The ticket", body = crate::out::TicketOut),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -50,6 +64,23 @@ pub(crate) async fn show(
     Ok(Json(TicketOut::from(&ticket)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/tickets",
+    tag = "tickets",
+    summary = "Take a ticket in: a new number creates it, new content makes a new version, the same content changes nothing",
+    request_body = crate::openapi::TicketIntakeRequest,
+    responses(
+        (status = 201, description = "Created", body = crate::out::TicketOut),
+        (status = 200, description = "A new version, or a retransmission that changed nothing", body = crate::out::TicketOut),
+        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn intake(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,6 +99,21 @@ pub(crate) async fn intake(
     Ok((status, Json(TicketOut::from(&ticket))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets",
+    tag = "tickets",
+    summary = "Tickets, newest change first, filtered; the Link header names the next page",
+    params(("status" = Option<crate::openapi::TicketStatusName>, Query), ("call_center_id" = Option<i64>, Query), ("service_area" = Option<String>, Query, description = "Primary or additional service area"), ("updated_since" = Option<String>, Query, description = "ISO 8601 timestamp"), ("q" = Option<String>, Query, description = "Ticket number or words of the ticket"), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 500), ("page" = Option<String>, Query, pattern = "^[0-9]+_[0-9]+$", description = "Cursor from the Link header")),
+    responses(
+        (status = 200, description = "A page of tickets", body = Vec<crate::out::TicketOut>, headers(("Link" = String, description = "<URL>; rel=\"next\" when there is a next page"))),
+        (status = 400, description = "The query string is malformed", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,

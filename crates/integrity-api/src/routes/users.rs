@@ -21,6 +21,18 @@ fn id_from(path: IdPath) -> Result<i64, ApiError> {
     parse_id(&text).ok_or(ApiError::NotFound)
 }
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    summary = "The account's users",
+    responses(
+        (status = 200, description = "Users", body = Vec<crate::out::UserOut>),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -30,6 +42,22 @@ pub(crate) async fn list(
     Ok(Json(users.iter().map(UserOut::from).collect::<Vec<_>>()).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    summary = "Create a user",
+    request_body = crate::openapi::UserRequest,
+    responses(
+        (status = 201, description = "Created", body = crate::out::UserOut),
+        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "API access disabled, or the plan allows no more users", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,6 +75,24 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(UserOut::from(&user))).into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "Change a user",
+    params(("id" = i64, Path)),
+    request_body = crate::openapi::UserRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,6 +114,20 @@ pub(crate) async fn update(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}/api_tokens",
+    tag = "users",
+    summary = "A user's API keys (without the keys themselves)",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "Keys", body = Vec<crate::out::ApiTokenOut>),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn tokens(
     State(state): State<AppState>,
     caller: Caller,
@@ -89,6 +149,20 @@ pub(crate) async fn tokens(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/api_tokens",
+    tag = "users",
+    summary = "Issue an API key; the key is shown in this answer only",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 201, description = "Created, with `token`", body = crate::out::ApiTokenOut),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -109,6 +183,20 @@ pub(crate) async fn create_token(
         .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api_tokens/{id}",
+    tag = "users",
+    summary = "Revoke an API key",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
+        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+    )
+)]
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,

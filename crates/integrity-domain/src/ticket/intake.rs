@@ -85,6 +85,9 @@ pub fn parse_intake(value: serde_json::Value) -> Result<TicketIntake, Validation
             "must not contain the character U+0000",
         ));
     }
+    if let Some(path) = array_in_place_of_object(&value) {
+        return Err(ValidationErrors::single(path, "must be an object"));
+    }
     let doc: IntakeDocument = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let key = if path == "." {
@@ -174,6 +177,23 @@ pub fn check_intake(
     })
 }
 
+/// The first of the nested objects given as an array: serde reads a
+/// struct from an array of its fields in order, which no client means.
+fn array_in_place_of_object(value: &serde_json::Value) -> Option<&'static str> {
+    const OBJECTS: [(&str, &[&str]); 6] = [
+        ("call_center", &["call_center"]),
+        ("excavator", &["excavator"]),
+        ("excavator.contact", &["excavator", "contact"]),
+        ("excavator.alt_contact", &["excavator", "alt_contact"]),
+        ("excavator.caller", &["excavator", "caller"]),
+        ("work", &["work"]),
+    ];
+    OBJECTS.into_iter().find_map(|(name, path)| {
+        let found = path.iter().try_fold(value, |v, key| v.get(*key))?;
+        found.is_array().then_some(name)
+    })
+}
+
 /// Whether any string or key holds U+0000: the cheap question first, as
 /// almost no ticket does.
 fn has_nul(value: &serde_json::Value) -> bool {
@@ -235,6 +255,31 @@ pub fn describe_serde_error(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_objects_given_as_arrays_are_refused() {
+        for (body, key) in [
+            (
+                serde_json::json!({"ticket_number": "1", "call_center": {"id": 1}, "work": [null, null]}),
+                "work",
+            ),
+            (
+                serde_json::json!({"ticket_number": "1", "call_center": [1]}),
+                "call_center",
+            ),
+            (
+                serde_json::json!({"ticket_number": "1", "call_center": {"id": 1}, "excavator": {"contact": ["a"]}}),
+                "excavator.contact",
+            ),
+        ] {
+            let errors = parse_intake(body).unwrap_err();
+            assert_eq!(
+                errors.get(key).map(|m| m[0].as_str()),
+                Some("must be an object"),
+                "{errors}"
+            );
+        }
+    }
     use serde_json::json;
 
     fn parse(value: serde_json::Value) -> Result<TicketIntake, ValidationErrors> {

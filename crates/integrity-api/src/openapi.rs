@@ -1,0 +1,307 @@
+//! The API's OpenAPI 3.1 document, generated from the handlers' annotations
+//! and the response types. Served at `GET /openapi.json`, printed by
+//! `integrity openapi`, and committed as `openapi.json`; a test fails when
+//! the committed file and this document differ.
+//!
+//! Request bodies are read by hand (so that errors follow the documented
+//! order of checks), so their schemas are written here, next to nothing
+//! else: each names the handler whose parser it describes.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::routes;
+
+/// Every error: attribute (or `base`) → messages.
+#[derive(ToSchema)]
+#[schema(example = json!({"errors": {"code": ["can't be blank"]}}))]
+pub struct ErrorBody {
+    #[allow(dead_code)]
+    errors: BTreeMap<String, Vec<String>>,
+}
+
+/// `POST /tickets`: the ticket in the shape `GET` shows; server-owned keys
+/// (`id`, `status`, `created_at`, …) may be sent back and are ignored.
+#[derive(ToSchema)]
+#[schema(example = json!({"ticket": {
+    "ticket_number": "1606290001", "call_center": {"id": 1},
+    "ticket_type": "Normal", "service_area": "EXMPL01",
+    "taken_at": "2016-06-29T15:26:47.000Z",
+    "remarks": "Locate the entire lot"}}))]
+#[allow(dead_code)]
+pub struct TicketIntakeRequest {
+    ticket: TicketIntakeBody,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TicketIntakeBody {
+    /// Required; at most 100 characters.
+    ticket_number: String,
+    /// The call center, by id (`{"id": 1}`).
+    call_center: CallCenterIdRef,
+    reference_ticket_number: Option<String>,
+    sequence_number: Option<i64>,
+    ticket_type: Option<String>,
+    ticket_action: Option<String>,
+    ticket_source: Option<String>,
+    service_area: Option<String>,
+    additional_service_areas: Option<Vec<String>>,
+    /// ISO 8601.
+    taken_at: Option<String>,
+    work_start_at: Option<String>,
+    response_due_at: Option<String>,
+    remarks: Option<String>,
+    excavator: Option<integrity_domain::ticket::Excavator>,
+    work: Option<integrity_domain::ticket::Work>,
+    /// -90 to 90.
+    lat: Option<f64>,
+    /// -180 to 180.
+    lng: Option<f64>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CallCenterIdRef {
+    id: i64,
+}
+
+/// `PATCH` of a ticket (and the optional body of `close`).
+#[derive(ToSchema)]
+#[schema(example = json!({"ticket": {"custom_fields": {"1": "2016-07-01", "5": "7"}, "assignee_id": 2}}))]
+#[allow(dead_code)]
+pub struct TicketPatchRequest {
+    ticket: TicketPatchBody,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TicketPatchBody {
+    /// Custom field id → value in its type's format; null clears it.
+    #[schema(value_type = Option<Object>)]
+    custom_fields: Option<BTreeMap<String, serde_json::Value>>,
+    /// A user of the account, or null to unassign.
+    assignee_id: Option<i64>,
+}
+
+#[derive(ToSchema)]
+#[schema(example = json!({"ticket_response": {"service_area": "FOR01", "code": "1A", "facility": "Water", "comment": "Resolved"}}))]
+#[allow(dead_code)]
+pub struct TicketResponseRequest {
+    ticket_response: TicketResponseBody,
+}
+
+#[derive(ToSchema)]
+#[schema(example = json!({"ticket_responses": [{"service_area": "FOR01", "code": "1A"}]}))]
+#[allow(dead_code)]
+pub struct TicketResponsesRequest {
+    ticket_responses: Vec<TicketResponseBody>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TicketResponseBody {
+    /// Required: one of the ticket's service areas.
+    service_area: String,
+    /// Required: a response code of the ticket's call center.
+    code: String,
+    /// Required for call centers that require facilities.
+    facility: Option<String>,
+    comment: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(example = json!({"user": {"name": "Ann Locator", "email": "ann@example.com", "role": "locator"}}))]
+#[allow(dead_code)]
+pub struct UserRequest {
+    user: UserBody,
+}
+
+/// On creation `name` and `email` are required and `role` defaults to
+/// `viewer`; on change every key is optional.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UserBody {
+    #[schema(nullable = false, min_length = 1, max_length = 255)]
+    name: Option<String>,
+    #[schema(nullable = false, format = Email)]
+    email: Option<String>,
+    #[schema(nullable = false)]
+    role: Option<RoleName>,
+    #[schema(nullable = false)]
+    active: Option<bool>,
+    /// Permissions granted beyond the role's.
+    #[schema(nullable = false)]
+    grant: Option<Vec<PermissionName>>,
+    /// Permissions of the role taken away.
+    #[schema(nullable = false)]
+    revoke: Option<Vec<PermissionName>>,
+}
+
+#[derive(ToSchema)]
+#[schema(example = json!({"relay": {"enabled": true, "url": "https://center.example/api", "authorization": "[hidden]", "actions": {"1A": "Marked"}, "mode": "single"}}))]
+#[allow(dead_code)]
+pub struct RelayRequest {
+    relay: integrity_domain::relay::RelaySettings,
+}
+
+/// A ticket's status, as `GET /tickets?status=` filters by it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum TicketStatusName {
+    Unassigned,
+    Assigned,
+    Closed,
+    Cancelled,
+}
+
+/// A delivery's state, as `GET /relay/deliveries?status=` filters by it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum DeliveryStatusName {
+    Queued,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+/// A call center's document format.
+#[derive(ToSchema)]
+#[schema(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum FormatName {
+    OpenTicket,
+    UsanXml,
+    UsanText,
+    UsanLegacy,
+    Eml,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RoleName {
+    Admin,
+    Manager,
+    Locator,
+    Viewer,
+}
+
+/// The permissions of docs/permissions.md.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum PermissionName {
+    #[schema(rename = "call_centers:read")]
+    CallCentersRead,
+    #[schema(rename = "custom_fields:read")]
+    CustomFieldsRead,
+    #[schema(rename = "tickets:read")]
+    TicketsRead,
+    #[schema(rename = "tickets:create")]
+    TicketsCreate,
+    #[schema(rename = "tickets:update")]
+    TicketsUpdate,
+    #[schema(rename = "tickets:close")]
+    TicketsClose,
+    #[schema(rename = "responses:write")]
+    ResponsesWrite,
+    #[schema(rename = "users:read")]
+    UsersRead,
+    #[schema(rename = "users:write")]
+    UsersWrite,
+    #[schema(rename = "tokens:write")]
+    TokensWrite,
+    #[schema(rename = "relay:manage")]
+    RelayManage,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Health {
+    /// Always `ok`.
+    status: String,
+}
+
+/// The `Token` scheme: `Authorization: Token token="<key>"` (also
+/// `Token <key>` and `Bearer <key>`).
+struct TokenScheme;
+
+impl Modify for TokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "Token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Token token=\"<key>\"`; `Token <key>` and `Bearer <key>` are accepted too.",
+            ))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Integrity",
+        description = "Locate tickets of 811 call centers: read them, work them, record positive responses. \
+            Every path is also served under `/api/integrations/integrity`, the original product's prefix.",
+        license(name = "Apache-2.0")
+    ),
+    servers((url = "/"), (url = "/api/integrations/integrity")),
+    modifiers(&TokenScheme),
+    security(("Token" = [])),
+    paths(
+        routes::health::healthz,
+        openapi_json,
+        routes::catalog::call_centers,
+        routes::catalog::custom_fields,
+        routes::tickets::list,
+        routes::tickets::intake,
+        routes::tickets::show,
+        routes::work::update,
+        routes::work::close,
+        routes::work::reopen,
+        routes::work::respond,
+        routes::work::replace_responses,
+        routes::work::history,
+        routes::intake::document,
+        routes::intake::take_in,
+        routes::users::list,
+        routes::users::create,
+        routes::users::update,
+        routes::users::tokens,
+        routes::users::create_token,
+        routes::users::revoke_token,
+        routes::relay::deliveries,
+        routes::relay::show_settings,
+        routes::relay::replace_settings,
+    ),
+    components(schemas(ErrorBody, TicketStatusName, DeliveryStatusName, FormatName))
+)]
+pub struct ApiDoc;
+
+/// The document, as served and committed.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as the pretty JSON that is committed.
+pub fn document_json() -> String {
+    let mut text = document()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json", body = Object)))]
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}
