@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use crate::policy::BodyLimit;
 use crate::{ApiError, AppState, MAX_BODY_BYTES, MAX_DOCUMENT_BYTES};
 
 /// A request body, read (at most [`MAX_BODY_BYTES`]) but not yet parsed:
@@ -19,12 +20,14 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &AppState) -> Result<Self, ApiError> {
-        if declared_length(&req).is_some_and(|len| len > MAX_BODY_BYTES) {
-            return Err(ApiError::PayloadTooLarge);
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(MAX_BODY_BYTES, |l| l.0);
+        if declared_length(&req).is_some_and(|len| len > limit) {
+            return Err(ApiError::PayloadTooLarge(limit));
         }
-        Ok(JsonBody(
-            read_limited(req.into_body(), MAX_BODY_BYTES).await?,
-        ))
+        Ok(JsonBody(read_limited(req.into_body(), limit).await?))
     }
 }
 
@@ -68,7 +71,7 @@ impl FromRequest<AppState> for RawBody {
 
     async fn from_request(req: Request, _state: &AppState) -> Result<Self, ApiError> {
         if declared_length(&req).is_some_and(|len| len > MAX_DOCUMENT_BYTES) {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ApiError::PayloadTooLarge(MAX_DOCUMENT_BYTES));
         }
         Ok(RawBody(
             read_limited(req.into_body(), MAX_DOCUMENT_BYTES).await?,
@@ -86,7 +89,9 @@ fn declared_length(req: &Request) -> Option<usize> {
 async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::PayloadTooLarge),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::PayloadTooLarge(limit))
+        }
         Err(e) => Err(ApiError::BadRequest(format!(
             "could not read the request body: {e}"
         ))),

@@ -24,7 +24,14 @@ pub enum ApiError {
     /// 404: absent in this account, whether or not it exists elsewhere.
     NotFound,
     MethodNotAllowed,
-    PayloadTooLarge,
+    /// 413: the body is larger than this many bytes.
+    PayloadTooLarge(usize),
+    /// 429: the API key has spent its allowance for now.
+    TooManyRequests,
+    /// 503: the request took longer than the server allows.
+    Timeout(std::time::Duration),
+    /// 403: the server takes API requests over HTTPS only.
+    TlsRequired,
     /// 422 with the attributes at fault.
     Invalid(ValidationErrors),
     /// 500: logged with its detail, answered without it.
@@ -44,7 +51,10 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TlsRequired => StatusCode::FORBIDDEN,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -67,10 +77,15 @@ impl IntoResponse for ApiError {
             )),
             ApiError::NotFound => base("not found"),
             ApiError::MethodNotAllowed => base("method not allowed"),
-            ApiError::PayloadTooLarge => base(&format!(
-                "request body is larger than {} bytes",
-                crate::MAX_BODY_BYTES
+            ApiError::PayloadTooLarge(limit) => {
+                base(&format!("request body is larger than {limit} bytes"))
+            }
+            ApiError::TooManyRequests => base("too many requests with this API key; retry later"),
+            ApiError::Timeout(limit) => base(&format!(
+                "the request took longer than {} seconds",
+                limit.as_secs_f64()
             )),
+            ApiError::TlsRequired => base("this server takes API requests over HTTPS only"),
             ApiError::Invalid(errors) => json!({ "errors": errors }),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

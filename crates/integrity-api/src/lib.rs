@@ -5,15 +5,23 @@ mod auth;
 mod body;
 mod error;
 pub mod intake;
+pub mod openapi;
 mod out;
+pub mod policy;
 mod routes;
 
-use axum::Router;
+use std::sync::Arc;
+
+use axum::http::HeaderName;
+use axum::{middleware, Extension, Router};
 use integrity_store::Store;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use error::ApiError;
+pub use policy::{Connection, Policy, RateLimit};
 
 /// The path under which the original product served the API; every route is
 /// also served there, so an existing client only changes its host.
@@ -32,19 +40,64 @@ pub struct AppState {
     /// With a base domain, the account is named by the Host header's first
     /// label and must be the token's account.
     pub base_domain: Option<String>,
-    /// Where `GET /metrics` reads from; `None`: the route answers 404.
-    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+/// The application with the default [`Policy`].
+pub fn app(state: AppState) -> Router {
+    app_with(state, Policy::default())
 }
 
 /// The composition root: the whole application for a store and settings.
 /// `serve` and every test build the app through this one function.
-pub fn app(state: AppState) -> Router {
-    Router::new()
+pub fn app_with(state: AppState, policy: Policy) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID);
+    let mut router = Router::new()
         .merge(routes::all(""))
         .merge(routes::all(LEGACY_PREFIX))
+        // Inside the routing, where the route's pattern is known.
+        .route_layer(middleware::from_fn(policy::record_metrics))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(policy.clone()),
+            policy::transport_security,
+        ))
         .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
+        .method_not_allowed_fallback(error::method_not_allowed);
+    if let Some(limit) = policy.rate_limit {
+        router = router.layer(middleware::from_fn_with_state(
+            policy::Limiter::new(limit),
+            policy::rate_limit,
+        ));
+    }
+    router
+        .layer(Extension(policy::BodyLimit(policy.max_body_bytes)))
+        .layer(middleware::from_fn_with_state(
+            policy.request_timeout,
+            policy::request_timeout,
+        ))
+        .layer(GlobalConcurrencyLimitLayer::new(
+            policy.max_concurrent_requests.max(1),
+        ))
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                // One line per request at the default level: its status and time.
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The header carrying each request's id: the client's own when it sends
+/// one, else a new UUID; echoed in the response and on every log line.
+pub const REQUEST_ID: &str = "x-request-id";
+
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", id, method = %req.method(), uri = %req.uri().path())
 }

@@ -1,11 +1,14 @@
 //! The `integrity` command: argument parsing and wiring only.
 
+mod backup_cmd;
+mod config;
 mod demo;
 mod documents;
 mod import;
 mod relay;
 mod serve;
 mod sim;
+mod tickets_cmd;
 mod tokens;
 
 use std::path::PathBuf;
@@ -28,8 +31,28 @@ struct Cli {
     )]
     database: String,
 
+    /// Settings from a TOML file (see docs/deploy.md); the environment and
+    /// flags override it.
+    #[arg(long, global = true, env = "INTEGRITY_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Log lines as text or as JSON objects (one per line).
+    #[arg(
+        long,
+        global = true,
+        env = "INTEGRITY_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -57,6 +80,26 @@ enum Command {
     Relay(relay::RelayCommand),
     /// Run a simulated call center that receives positive responses.
     CallCenterSim(sim::SimArgs),
+    /// Read and work tickets on a running server through its API.
+    Tickets(tickets_cmd::TicketsArgs),
+    /// Print the API's OpenAPI 3.1 document (also served at /openapi.json).
+    Openapi,
+    /// Look at the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a consistent backup of an SQLite database, also while a server
+    /// runs on it (PostgreSQL: use pg_dump).
+    Backup(backup_cmd::BackupArgs),
+    /// Copy everything into a new or empty database, SQLite to PostgreSQL
+    /// or back, and check every table against the source.
+    Copy(backup_cmd::CopyArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the configuration `serve` would run with (defaults, then the
+    /// file, the environment and these flags), secrets hidden.
+    Print(serve::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -74,14 +117,25 @@ enum IntakeCommand {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(file) = config::file_from_args(&args) {
+        if let Err(e) = config::apply_file(&file) {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    }
+    let cli = Cli::parse_from(args);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        // Each line a JSON object carrying its spans' fields, so a request's
+        // id is on every line logged while serving it.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -102,9 +156,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::CallCenterSim(args) = cli.command {
         return sim::run(args).await;
     }
+    if let Command::Openapi = cli.command {
+        print!("{}", integrity_api::openapi::document_json());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Config(ConfigCommand::Print(serve)) = &cli.command {
+        let url = DatabaseUrl::parse(&cli.database)?;
+        print!("{}", config::render(&url, serve)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Copy(args) = cli.command {
+        return backup_cmd::copy(args).await;
+    }
+    if let Command::Tickets(args) = cli.command {
+        return Ok(tickets_cmd::run(args).await);
+    }
     let url = DatabaseUrl::parse(&cli.database)?;
     match cli.command {
-        Command::CallCenterSim(_) => unreachable!("handled above: it needs no database"),
+        Command::Tickets(_) => unreachable!("handled above: it talks to a server, not a database"),
+        Command::CallCenterSim(_) | Command::Openapi | Command::Config(_) => {
+            unreachable!("handled above: it needs no database")
+        }
         Command::Serve(args) => serve::run(&url, args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate => {
             Store::open(&url).await.context("migrating the database")?;
@@ -121,6 +193,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Tokens(command) => tokens::run(&url, command).await,
         Command::Relay(command) => relay::run(&url, command).await,
+        Command::Backup(args) => backup_cmd::backup(&url, args).await,
+        Command::Copy(_) => unreachable!("handled above: it names its own databases"),
     }
 }
 

@@ -10,7 +10,7 @@ use integrity_relay::{RetrySchedule, Worker, WorkerConfig};
 use integrity_store::{DatabaseUrl, Store};
 
 /// How a worker delivers: shared by `serve` and `relay run`.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, serde::Serialize)]
 pub struct RelayOptions {
     /// How long a delivery claimed by this process stays its own; after a
     /// crash, another process (or this one restarted) resends it after

@@ -23,6 +23,10 @@ fn free_port() -> u16 {
 /// dead process's claim expire, long where a slow machine must not let a
 /// live one's claim lapse (a lapsed claim is resent, by design).
 fn start_server(database: &str, port: u16, lease_secs: u32) -> Child {
+    start_server_with(database, port, lease_secs, &[])
+}
+
+fn start_server_with(database: &str, port: u16, lease_secs: u32, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_integrity"))
         .args([
             "--database",
@@ -31,6 +35,7 @@ fn start_server(database: &str, port: u16, lease_secs: u32) -> Child {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
+        .args(extra)
         .args(["--relay-lease-secs", &lease_secs.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -111,7 +116,9 @@ test_on_both_backends! {
         server.kill().unwrap();
         server.wait().unwrap();
 
-        let mut server = start_server(db.url.as_str(), port, 1);
+        let metrics_port = free_port();
+        let metrics_listen = format!("127.0.0.1:{metrics_port}");
+        let mut server = start_server_with(db.url.as_str(), port, 1, &["--metrics-listen", &metrics_listen]);
         wait_healthy(&client, &base).await;
         let mut delivered = false;
         for _ in 0..400 {
@@ -123,7 +130,7 @@ test_on_both_backends! {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+        let metrics = client.get(format!("http://{metrics_listen}/metrics")).send().await.unwrap().text().await.unwrap();
         server.kill().unwrap();
         server.wait().unwrap();
         assert!(delivered, "the response never reached the center after the restart");

@@ -4,8 +4,10 @@
 //! Every method takes the account it works in; no query reads or writes
 //! across accounts.
 
+pub mod backup;
 mod catalog;
 mod conn;
+pub mod copy;
 mod error;
 mod open;
 mod provision;
@@ -33,6 +35,16 @@ use sqlx::{PgPool, SqlitePool};
 /// authentication step create one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AccountId(pub i64);
+
+/// A connection pool's use at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub name: &'static str,
+    /// Connections open.
+    pub size: u32,
+    /// Of those, the ones not in use.
+    pub idle: u32,
+}
 
 #[derive(Clone)]
 pub struct Store {
@@ -77,6 +89,23 @@ impl Store {
             }
             Db::Postgres(pool) => Conn::PostgresTx(pool.begin().await?),
         })
+    }
+
+    /// Each connection pool's name, size and idle connections, for the
+    /// metrics.
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        let usage = |name: &'static str, size: u32, idle: usize| PoolUsage {
+            name,
+            size,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        };
+        match &self.db {
+            Db::Sqlite { writer, readers } => vec![
+                usage("writer", writer.size(), writer.num_idle()),
+                usage("readers", readers.size(), readers.num_idle()),
+            ],
+            Db::Postgres(pool) => vec![usage("postgres", pool.size(), pool.num_idle())],
+        }
     }
 
     /// Closes the pools, waiting for connections in use.

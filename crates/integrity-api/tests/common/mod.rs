@@ -103,7 +103,6 @@ pub fn api(db: &TestDatabase) -> Router {
     app(AppState {
         store: db.store.clone(),
         base_domain: None,
-        metrics: None,
     })
 }
 
@@ -111,7 +110,6 @@ pub fn api_with_base_domain(db: &TestDatabase) -> Router {
     app(AppState {
         store: db.store.clone(),
         base_domain: Some(BASE_DOMAIN.to_string()),
-        metrics: None,
     })
 }
 

@@ -1,0 +1,519 @@
+//! `integrity serve` as an operator runs it: slow clients are cut off,
+//! a flooding key is limited while others are not, bodies and requests
+//! have limits, TLS works and can be required, requests carry ids into
+//! the logs, metrics have their own listener, and SIGTERM lets requests
+//! in flight finish.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "itg_demo_token_for_local_trials_only";
+const LOCATOR: &str = "itg_demo_locator_token_local_only";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A demo server on a fresh SQLite database, stopped when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        Server::start_with(extra, Stdio::null())
+    }
+
+    fn start_with(extra: &[&str], stderr: Stdio) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_integrity"))
+            .args([
+                "--database",
+                &format!("sqlite://{}/t.db", dir.path().display()),
+            ])
+            .args([
+                "serve",
+                "--demo",
+                "--no-relay",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start integrity serve");
+        let server = Server {
+            child,
+            port,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream
+    }
+
+    fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Response {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+/// Sends a request and waits for the whole answer; tests drive raw sockets
+/// on threads beside it, so they stay synchronous.
+fn send(request: reqwest::RequestBuilder) -> Response {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let response = request.send().await.expect("request");
+        Response {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap_or_default(),
+        }
+    })
+}
+
+fn get(url: &str, key: Option<&str>) -> Response {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(key) = key {
+        request = request.header("Authorization", format!("Token token=\"{key}\""));
+    }
+    send(request)
+}
+
+/// Reads until the server closes the connection; how long that took.
+fn time_until_closed(stream: &mut TcpStream) -> Duration {
+    let started = Instant::now();
+    let mut buffer = [0u8; 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return started.elapsed(),
+            Ok(_) => {}
+        }
+    }
+}
+
+#[test]
+fn a_client_dribbling_its_headers_is_disconnected() {
+    let server = Server::start(&["--header-timeout-secs", "1"]);
+    let mut slow = server.connect();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let writer = {
+        let mut slow = slow.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for _ in 0..40 {
+                std::thread::sleep(Duration::from_millis(200));
+                if slow.write_all(b"X-Slow: yes\r\n").is_err() {
+                    return true;
+                }
+            }
+            false
+        })
+    };
+    let closed_after = time_until_closed(&mut slow);
+    assert!(
+        closed_after < Duration::from_secs(6),
+        "open for {closed_after:?}"
+    );
+    assert!(
+        writer.join().unwrap(),
+        "the slow client could keep writing for 8 s"
+    );
+    // Meanwhile everyone else is served.
+    assert_eq!(get(&server.url("/healthz"), None).status, 200);
+}
+
+#[test]
+fn a_connection_that_sends_nothing_is_closed_after_the_idle_timeout() {
+    let server = Server::start(&["--idle-timeout-secs", "1"]);
+    let mut idle = server.connect();
+    let closed_after = time_until_closed(&mut idle);
+    assert!(
+        closed_after < Duration::from_secs(6),
+        "open for {closed_after:?}"
+    );
+}
+
+#[test]
+fn a_flooding_key_gets_429_while_another_key_is_served() {
+    let server = Server::start(&["--rate-limit", "1", "--rate-limit-burst", "3"]);
+    let url = server.url("/call_centers");
+    let statuses: Vec<u16> = (0..8).map(|_| get(&url, Some(ADMIN)).status).collect();
+    assert_eq!(&statuses[..3], [200, 200, 200], "{statuses:?}");
+    let limited = get(&url, Some(ADMIN));
+    assert_eq!(limited.status, 429);
+    let retry: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert!(
+        limited.body.contains("too many requests"),
+        "{}",
+        limited.body
+    );
+    assert_eq!(get(&url, Some(LOCATOR)).status, 200);
+    std::thread::sleep(Duration::from_millis(1100 * retry));
+    assert_eq!(get(&url, Some(ADMIN)).status, 200, "the allowance refills");
+}
+
+#[test]
+fn without_a_rate_limit_a_busy_key_is_never_refused() {
+    let server = Server::start(&[]);
+    let url = server.url("/call_centers");
+    assert!((0..30).all(|_| get(&url, Some(ADMIN)).status == 200));
+}
+
+#[test]
+fn the_body_limit_and_the_request_timeout_are_the_operators() {
+    let server = Server::start(&["--max-body-bytes", "200", "--request-timeout-secs", "1"]);
+    let body = format!(
+        r#"{{"ticket": {{"ticket_number": "T-1", "call_center": {{"id": 1}}, "remarks": "{}"}}}}"#,
+        "x".repeat(300)
+    );
+    let request = reqwest::Client::new()
+        .post(server.url("/tickets"))
+        .header("Authorization", format!("Token token=\"{ADMIN}\""))
+        .header("Content-Type", "application/json")
+        .body(body);
+    let response = send(request);
+    assert_eq!(response.status, 413, "{}", response.body);
+    assert!(
+        response.body.contains("larger than 200 bytes"),
+        "{}",
+        response.body
+    );
+
+    // A body that never finishes arriving: the request is cut off with a
+    // 503 in the error shape.
+    let mut stalled = server.connect();
+    write!(
+        stalled,
+        "POST /tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Token token=\"{ADMIN}\"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"ticket\""
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stalled.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("took longer than 1 seconds"), "{answer}");
+}
+
+#[test]
+fn requests_carry_an_id_into_the_response_and_the_json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    // `--log-format` is a global option: it may follow the subcommand.
+    let mut server = Server::start_with(&["--log-format", "json"], Stdio::from(log));
+    let fresh = get(&server.url("/call_centers"), Some(ADMIN));
+    let id = fresh.headers["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let request = reqwest::Client::new()
+        .get(server.url("/nowhere"))
+        .header("X-Request-Id", "trace-me-42");
+    let echoed = send(request);
+    assert_eq!(echoed.headers["x-request-id"], "trace-me-42");
+    server.terminate();
+    let _ = server.child.wait();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let of = |id: &str| {
+        lines
+            .iter()
+            .filter(|l| {
+                l["span"]["id"] == id
+                    || l["spans"]
+                        .as_array()
+                        .is_some_and(|s| s.iter().any(|s| s["id"] == id))
+            })
+            .count()
+    };
+    assert!(of(&id) >= 1, "{text}");
+    assert!(of("trace-me-42") >= 1, "{text}");
+    let finished = lines
+        .iter()
+        .find(|l| l["span"]["id"] == "trace-me-42")
+        .unwrap();
+    assert_eq!(finished["status"], 404, "{finished}");
+}
+
+#[test]
+fn metrics_are_served_on_their_own_listener_only() {
+    let metrics_port = free_port();
+    let server = Server::start(&["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]);
+    assert_eq!(get(&server.url("/call_centers"), Some(ADMIN)).status, 200);
+    assert_eq!(get(&server.url("/metrics"), None).status, 404);
+    let metrics = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), None);
+    assert_eq!(metrics.status, 200);
+    for needle in [
+        r#"integrity_http_requests_total{method="GET",route="/call_centers",status="200"} 1"#,
+        "integrity_http_request_duration_seconds_bucket",
+        r#"integrity_db_pool_connections{pool="readers",state="idle"}"#,
+    ] {
+        assert!(
+            metrics.body.contains(needle),
+            "{needle} missing from\n{}",
+            metrics.body
+        );
+    }
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
+    let mut server = Server::start(&["--shutdown-grace-secs", "10"]);
+    // A request whose body is still arriving when the signal comes.
+    let body = r#"{"ticket": {"ticket_number": "SIGTERM-1", "call_center": {"id": 1}}}"#;
+    let mut in_flight = server.connect();
+    write!(
+        in_flight,
+        "POST /tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Token token=\"{ADMIN}\"\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(500));
+    // No new connections once shutdown began.
+    assert!(
+        TcpStream::connect(("127.0.0.1", server.port)).is_err()
+            || get(&server.url("/healthz"), None).status != 200,
+        "a new connection was served after SIGTERM"
+    );
+    in_flight.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+/// A self-signed certificate for localhost, as PEM files.
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = certified.cert.pem();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, &cert_pem).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    (cert, key, cert_pem)
+}
+
+#[test]
+fn tls_serves_https_with_hsts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, cert_pem) = self_signed(dir.path());
+    let server = Server::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{}/call_centers", server.port);
+    let response = send(
+        client
+            .get(&url)
+            .header("Authorization", format!("Token token=\"{ADMIN}\"")),
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        response.headers["strict-transport-security"],
+        "max-age=31536000"
+    );
+    // Plain HTTP on the TLS port gets no answer in HTTP.
+    let plain = reqwest::Client::new().get(format!("http://127.0.0.1:{}/healthz", server.port));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert!(runtime.block_on(plain.send()).is_err());
+}
+
+#[test]
+fn require_tls_refuses_plain_api_requests_unless_a_trusted_proxy_vouches() {
+    let server = Server::start(&["--require-tls", "--trusted-proxy", "127.0.0.1/32"]);
+    let url = server.url("/call_centers");
+    let refused = get(&url, Some(ADMIN));
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("HTTPS only"), "{}", refused.body);
+    assert_eq!(
+        get(&server.url("/healthz"), None).status,
+        200,
+        "load balancers' checks stay open"
+    );
+    let proxied = send(
+        reqwest::Client::new()
+            .get(&url)
+            .header("Authorization", format!("Token token=\"{ADMIN}\""))
+            .header("X-Forwarded-Proto", "https"),
+    );
+    assert_eq!(proxied.status, 200);
+    assert_eq!(
+        proxied.headers["strict-transport-security"],
+        "max-age=31536000"
+    );
+
+    // A proxy that is not trusted cannot vouch.
+    let untrusted = Server::start(&["--require-tls", "--trusted-proxy", "10.0.0.0/8"]);
+    let spoofed = send(
+        reqwest::Client::new()
+            .get(untrusted.url("/call_centers"))
+            .header("Authorization", format!("Token token=\"{ADMIN}\""))
+            .header("X-Forwarded-Proto", "https"),
+    );
+    assert_eq!(spoofed.status, 403);
+}
+
+#[test]
+fn a_configuration_file_sits_between_the_defaults_and_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("integrity.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:4100\"\nrate_limit = 50\nrequest_timeout_secs = 9\ndatabase_url = \"postgres://app:s3cret@db.example/integrity\"\n",
+    )
+    .unwrap();
+    let print = |env: &[(&str, &str)], flags: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_integrity"))
+            .args(["--config", file.to_str().unwrap(), "config", "print"])
+            .args(flags)
+            .envs(env.iter().copied())
+            .env_remove("INTEGRITY_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let from_file = print(&[], &[]);
+    assert!(
+        from_file.contains("listen = \"127.0.0.1:4100\""),
+        "{from_file}"
+    );
+    assert!(
+        from_file.contains("request_timeout_secs = 9"),
+        "{from_file}"
+    );
+    assert!(
+        from_file.contains("max_body_bytes = 1048576"),
+        "defaults fill the rest: {from_file}"
+    );
+    assert!(
+        from_file.contains("postgres://app:***@db.example/integrity"),
+        "{from_file}"
+    );
+    assert!(!from_file.contains("s3cret"), "{from_file}");
+    let from_env = print(&[("INTEGRITY_RATE_LIMIT", "7")], &[]);
+    assert!(from_env.contains("rate_limit = 7"), "{from_env}");
+    let from_flag = print(&[("INTEGRITY_RATE_LIMIT", "7")], &["--rate-limit", "3"]);
+    assert!(from_flag.contains("rate_limit = 3"), "{from_flag}");
+
+    std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_integrity"))
+        .args(["--config", file.to_str().unwrap(), "config", "print"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown setting `lisen`"));
+}
+
+#[test]
+fn beyond_the_concurrency_cap_requests_wait_their_turn() {
+    let server = Server::start(&[
+        "--max-concurrent-requests",
+        "1",
+        "--request-timeout-secs",
+        "2",
+    ]);
+    // Holds the only slot: its body never finishes, so it ends in a 503
+    // when its time is up.
+    let mut holder = server.connect();
+    write!(
+        holder,
+        "POST /tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Token token=\"{ADMIN}\"\r\nContent-Length: 50\r\n\r\n{{"
+    )
+    .unwrap();
+    let held = std::thread::spawn(move || {
+        let mut answer = String::new();
+        let _ = holder.read_to_string(&mut answer);
+        answer
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let asked_at = Instant::now();
+    let waiting = get(&server.url("/call_centers"), Some(ADMIN));
+    // It could only start once the holder's 2 s were up: a lower bound, which
+    // a slow machine cannot break.
+    let waited = asked_at.elapsed();
+    assert_eq!(waiting.status, 200);
+    assert!(
+        waited >= Duration::from_secs(1),
+        "served after {waited:?}, beside the holder"
+    );
+    assert!(held.join().unwrap().starts_with("HTTP/1.1 503"));
+}
