@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::routes;
 
@@ -21,6 +21,82 @@ use crate::routes;
 pub struct ErrorBody {
     #[allow(dead_code)]
     errors: BTreeMap<String, Vec<String>>,
+}
+
+/// The path of one ticket.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct TicketKey {
+    /// The call center's id (GET /call_centers)
+    call_center_id: i64,
+    /// The call center's ticket number
+    number: String,
+}
+
+/// The refusals of every operation that needs a key, and the limits any
+/// request can meet.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum Refusals {
+    #[response(
+        status = 401,
+        description = "No API key, or one that is unknown, revoked or of another account than the Host"
+    )]
+    Unauthorized(ErrorBody),
+    #[response(status = 402, description = "The account's API access is disabled")]
+    PaymentRequired(ErrorBody),
+    #[response(
+        status = 403,
+        description = "The key's user lacks the permission, or the request came over plain HTTP to a server that requires TLS"
+    )]
+    Forbidden(ErrorBody),
+    #[response(
+        status = 429,
+        description = "The key has spent its allowance (when the operator sets a rate limit); see Retry-After",
+        headers(("Retry-After" = u64, description = "Seconds to wait"))
+    )]
+    TooManyRequests(ErrorBody),
+    #[response(
+        status = 503,
+        description = "The request took longer than the server allows; nothing was written"
+    )]
+    Timeout(ErrorBody),
+}
+
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum Missing {
+    #[response(status = 404, description = "No such resource in this account")]
+    NotFound(ErrorBody),
+}
+
+/// The answers to a request body the server cannot take.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum BadBody {
+    #[response(
+        status = 400,
+        description = "The body is not JSON, not UTF-8, or lacks its root key"
+    )]
+    Malformed(ErrorBody),
+    #[response(status = 413, description = "The body is larger than the limit")]
+    TooLarge(ErrorBody),
+    #[response(
+        status = 422,
+        description = "The request fails validation; the body names each attribute at fault"
+    )]
+    Invalid(ErrorBody),
+}
+
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum Invalid {
+    #[response(
+        status = 422,
+        description = "The request fails validation; the body names each attribute at fault"
+    )]
+    Invalid(ErrorBody),
 }
 
 /// `POST /tickets`: the ticket in the shape `GET` shows; server-owned keys

@@ -16,9 +16,7 @@ use crate::{ApiError, AppState};
     summary = "The account's call centers with their service areas, facilities and response codes",
     responses(
         (status = 200, description = "Call centers", body = Vec<crate::out::CallCenterOut>),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals
     )
 )]
 pub(crate) async fn call_centers(
@@ -37,9 +35,7 @@ pub(crate) async fn call_centers(
     summary = "The account's custom fields",
     responses(
         (status = 200, description = "Custom fields", body = Vec<crate::out::CustomFieldOut>),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals
     )
 )]
 pub(crate) async fn custom_fields(

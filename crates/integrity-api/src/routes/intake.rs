@@ -26,12 +26,9 @@ use crate::{ApiError, AppState};
         (status = 201, description = "Created", body = crate::out::TicketOut),
         (status = 200, description = "A new version, or a retransmission that changed nothing", body = crate::out::TicketOut),
         (status = 400, description = "No document, or a malformed query string", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing,
+        crate::openapi::BadBody
     )
 )]
 pub(crate) async fn take_in(
@@ -93,13 +90,11 @@ pub(crate) async fn take_in(
     path = "/tickets/by_center/{call_center_id}/by_number/{number}/documents/{document}",
     tag = "intake",
     summary = "A document the ticket arrived in, as received",
-    params(("call_center_id" = i64, Path, description = "The call center's id (GET /call_centers)"), ("number" = String, Path, description = "The call center's ticket number"), ("document" = i64, Path, description = "The document's id, from the history")),
+    params(crate::openapi::TicketKey, ("document" = i64, Path, description = "The document's id, from the history")),
     responses(
         (status = 200, description = "The document, with its original content type", content_type = "application/octet-stream", body = Vec<u8>, headers(("X-Content-SHA256" = String, description = "sha-256=<hex digest>"))),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing
     )
 )]
 pub(crate) async fn document(

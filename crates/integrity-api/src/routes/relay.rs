@@ -32,10 +32,8 @@ const MAX_LIMIT: i64 = 500;
     responses(
         (status = 200, description = "Deliveries", body = Vec<crate::out::DeliveryOut>),
         (status = 400, description = "The query string is malformed", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Invalid
     )
 )]
 pub(crate) async fn deliveries(
@@ -99,10 +97,8 @@ async fn center_settings(
     params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Settings", body = integrity_domain::relay::RelaySettings),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing
     )
 )]
 pub(crate) async fn show_settings(
@@ -123,13 +119,9 @@ pub(crate) async fn show_settings(
     request_body = crate::openapi::RelayRequest,
     responses(
         (status = 200, description = "Settings", body = integrity_domain::relay::RelaySettings),
-        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing,
+        crate::openapi::BadBody
     )
 )]
 pub(crate) async fn replace_settings(

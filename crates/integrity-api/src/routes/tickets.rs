@@ -40,13 +40,11 @@ pub(crate) fn ticket_key(path: TicketPath) -> Result<(i64, String), ApiError> {
     path = "/tickets/by_center/{call_center_id}/by_number/{number}",
     tag = "tickets",
     summary = "One ticket",
-    params(("call_center_id" = i64, Path, description = "The call center's id (GET /call_centers)"), ("number" = String, Path, description = "The call center's ticket number")),
+    params(crate::openapi::TicketKey),
     responses(
         (status = 200, description = "The ticket", body = crate::out::TicketOut),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing
     )
 )]
 pub(crate) async fn show(
@@ -73,12 +71,8 @@ pub(crate) async fn show(
     responses(
         (status = 201, description = "Created", body = crate::out::TicketOut),
         (status = 200, description = "A new version, or a retransmission that changed nothing", body = crate::out::TicketOut),
-        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::BadBody
     )
 )]
 pub(crate) async fn intake(
@@ -108,10 +102,8 @@ pub(crate) async fn intake(
     responses(
         (status = 200, description = "A page of tickets", body = Vec<crate::out::TicketOut>, headers(("Link" = String, description = "<URL>; rel=\"next\" when there is a next page"))),
         (status = 400, description = "The query string is malformed", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Invalid
     )
 )]
 pub(crate) async fn list(

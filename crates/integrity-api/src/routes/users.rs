@@ -28,9 +28,7 @@ fn id_from(path: IdPath) -> Result<i64, ApiError> {
     summary = "The account's users",
     responses(
         (status = 200, description = "Users", body = Vec<crate::out::UserOut>),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals
     )
 )]
 pub(crate) async fn list(
@@ -50,12 +48,10 @@ pub(crate) async fn list(
     request_body = crate::openapi::UserRequest,
     responses(
         (status = 201, description = "Created", body = crate::out::UserOut),
-        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
         (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
         (status = 402, description = "API access disabled, or the plan allows no more users", body = crate::openapi::ErrorBody),
         (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::BadBody
     )
 )]
 pub(crate) async fn create(
@@ -84,13 +80,9 @@ pub(crate) async fn create(
     request_body = crate::openapi::UserRequest,
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing,
+        crate::openapi::BadBody
     )
 )]
 pub(crate) async fn update(
@@ -122,10 +114,8 @@ pub(crate) async fn update(
     params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Keys", body = Vec<crate::out::ApiTokenOut>),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing
     )
 )]
 pub(crate) async fn tokens(
@@ -157,10 +147,8 @@ pub(crate) async fn tokens(
     params(("id" = i64, Path)),
     responses(
         (status = 201, description = "Created, with `token`", body = crate::out::ApiTokenOut),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing
     )
 )]
 pub(crate) async fn create_token(
@@ -191,10 +179,8 @@ pub(crate) async fn create_token(
     params(("id" = i64, Path)),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing
     )
 )]
 pub(crate) async fn revoke_token(

@@ -48,17 +48,13 @@ fn patch_from(value: Value) -> Result<TicketPatch, ApiError> {
     path = "/tickets/by_center/{call_center_id}/by_number/{number}",
     tag = "tickets",
     summary = "Set custom fields and the assignee",
-    params(("call_center_id" = i64, Path, description = "The call center's id (GET /call_centers)"), ("number" = String, Path, description = "The call center's ticket number")),
+    params(crate::openapi::TicketKey),
     request_body = crate::openapi::TicketPatchRequest,
     responses(
         (status = 200, description = "The ticket as changed", body = crate::out::TicketOut),
-        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing,
+        crate::openapi::BadBody
     )
 )]
 pub(crate) async fn update(
@@ -78,17 +74,13 @@ pub(crate) async fn update(
     path = "/tickets/by_center/{call_center_id}/by_number/{number}/close",
     tag = "tickets",
     summary = "Close a ticket, optionally setting fields as for PATCH",
-    params(("call_center_id" = i64, Path, description = "The call center's id (GET /call_centers)"), ("number" = String, Path, description = "The call center's ticket number")),
+    params(crate::openapi::TicketKey),
     request_body = Option<crate::openapi::TicketPatchRequest>,
     responses(
         (status = 200, description = "The closed ticket", body = crate::out::TicketOut),
-        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing,
+        crate::openapi::BadBody
     )
 )]
 pub(crate) async fn close(
@@ -116,14 +108,12 @@ pub(crate) async fn close(
     path = "/tickets/by_center/{call_center_id}/by_number/{number}/reopen",
     tag = "tickets",
     summary = "Reopen a closed ticket",
-    params(("call_center_id" = i64, Path, description = "The call center's id (GET /call_centers)"), ("number" = String, Path, description = "The call center's ticket number")),
+    params(crate::openapi::TicketKey),
     responses(
         (status = 200, description = "The reopened ticket", body = crate::out::TicketOut),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing,
+        crate::openapi::Invalid
     )
 )]
 pub(crate) async fn reopen(
@@ -171,17 +161,13 @@ async fn transition(
     path = "/tickets/by_center/{call_center_id}/by_number/{number}/ticket_responses",
     tag = "responses",
     summary = "Create or update the response of a (service area, facility) pair",
-    params(("call_center_id" = i64, Path, description = "The call center's id (GET /call_centers)"), ("number" = String, Path, description = "The call center's ticket number")),
+    params(crate::openapi::TicketKey),
     request_body = crate::openapi::TicketResponseRequest,
     responses(
         (status = 200, description = "The response", body = crate::out::TicketResponseOut),
-        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing,
+        crate::openapi::BadBody
     )
 )]
 pub(crate) async fn respond(
@@ -206,17 +192,13 @@ pub(crate) async fn respond(
     path = "/tickets/by_center/{call_center_id}/by_number/{number}/ticket_responses",
     tag = "responses",
     summary = "Replace all of a ticket's responses",
-    params(("call_center_id" = i64, Path, description = "The call center's id (GET /call_centers)"), ("number" = String, Path, description = "The call center's ticket number")),
+    params(crate::openapi::TicketKey),
     request_body = crate::openapi::TicketResponsesRequest,
     responses(
         (status = 200, description = "The responses", body = Vec<crate::out::TicketResponseOut>),
-        (status = 400, description = "The body is not JSON, not UTF-8, or lacks its root key", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the limit", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The request fails validation; the body names each attribute at fault", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing,
+        crate::openapi::BadBody
     )
 )]
 pub(crate) async fn replace_responses(
@@ -259,13 +241,11 @@ pub(crate) async fn replace_responses(
     path = "/tickets/by_center/{call_center_id}/by_number/{number}/history",
     tag = "tickets",
     summary = "Every change to the ticket, oldest first",
-    params(("call_center_id" = i64, Path, description = "The call center's id (GET /call_centers)"), ("number" = String, Path, description = "The call center's ticket number")),
+    params(crate::openapi::TicketKey),
     responses(
         (status = 200, description = "History entries", body = Vec<crate::out::HistoryEntryOut>),
-        (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
-        (status = 402, description = "The account's API access is disabled", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such resource in this account", body = crate::openapi::ErrorBody)
+        crate::openapi::Refusals,
+        crate::openapi::Missing
     )
 )]
 pub(crate) async fn history(
