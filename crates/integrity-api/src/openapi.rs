@@ -334,6 +334,7 @@ impl Modify for TokenScheme {
     paths(
         routes::health::healthz,
         openapi_json,
+        metrics,
         routes::catalog::call_centers,
         routes::catalog::custom_fields,
         routes::tickets::list,
@@ -381,3 +382,14 @@ pub fn document_json() -> String {
 pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(document())
 }
+
+/// Prometheus metrics: served by `integrity serve` beside the routes of
+/// this crate, so documented here.
+#[utoipa::path(get, path = "/metrics", tag = "meta", security(()),
+    summary = "Prometheus metrics (counts and timings, never account data)",
+    responses(
+        (status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain", body = String),
+        (status = 404, description = "The operator serves metrics on a listener of their own (--metrics-listen)", body = ErrorBody)
+    ))]
+#[allow(dead_code)]
+fn metrics() {}

@@ -39,8 +39,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(flatten)]
     tls: TlsOptions,
-    /// Serve Prometheus metrics (GET /metrics) on this address, apart from
-    /// the API; without it no metrics are served.
+    /// Serve Prometheus metrics (GET /metrics) on this address only, apart
+    /// from the API; without it the API serves them, without a key.
     #[arg(long, env = "INTEGRITY_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
 }
@@ -155,20 +155,31 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
             "Metrics are served on http://{}/metrics",
             metrics_listener.local_addr()?
         );
-        let router = metrics_router(metrics.clone(), store.clone());
+        let router = metrics_router("/metrics", metrics.clone(), store.clone());
         tokio::spawn(async move {
             if let Err(error) = axum::serve(metrics_listener, router).await {
                 tracing::error!(%error, "the metrics listener stopped");
             }
         });
     }
-    let router = app_with(
+    let mut router = app_with(
         AppState {
             store: store.clone(),
             base_domain: args.base_domain,
         },
         args.limits.policy(&args.tls),
     );
+    if args.metrics_listen.is_none() {
+        // The API's own GET /metrics, as the contract lists it; operators
+        // who keep metrics private move them to --metrics-listen.
+        for prefix in ["", integrity_api::LEGACY_PREFIX] {
+            router = router.merge(metrics_router(
+                &format!("{prefix}/metrics"),
+                metrics.clone(),
+                store.clone(),
+            ));
+        }
+    }
     let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
     let relay = if args.no_relay {
         None
@@ -197,9 +208,9 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
 
 /// `GET /metrics` on the metrics listener: the recorder's figures, and the
 /// database pools' use at the moment of the scrape.
-fn metrics_router(handle: PrometheusHandle, store: Store) -> axum::Router {
+fn metrics_router(path: &str, handle: PrometheusHandle, store: Store) -> axum::Router {
     axum::Router::new().route(
-        "/metrics",
+        path,
         axum::routing::get(move || {
             let (handle, store) = (handle.clone(), store.clone());
             async move {

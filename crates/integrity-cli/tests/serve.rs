@@ -292,7 +292,11 @@ fn metrics_are_served_on_their_own_listener_only() {
     let metrics_port = free_port();
     let server = Server::start(&["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]);
     assert_eq!(get(&server.url("/call_centers"), Some(ADMIN)).status, 200);
-    assert_eq!(get(&server.url("/metrics"), None).status, 404);
+    assert_eq!(
+        get(&server.url("/metrics"), None).status,
+        404,
+        "moved off the API"
+    );
     let metrics = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), None);
     assert_eq!(metrics.status, 200);
     for needle in [
@@ -303,6 +307,21 @@ fn metrics_are_served_on_their_own_listener_only() {
         assert!(
             metrics.body.contains(needle),
             "{needle} missing from\n{}",
+            metrics.body
+        );
+    }
+}
+
+#[test]
+fn without_a_metrics_listener_the_api_serves_metrics() {
+    let server = Server::start(&[]);
+    assert_eq!(get(&server.url("/call_centers"), Some(ADMIN)).status, 200);
+    for path in ["/metrics", "/api/integrations/integrity/metrics"] {
+        let metrics = get(&server.url(path), None);
+        assert_eq!(metrics.status, 200, "{path}");
+        assert!(
+            metrics.body.contains("integrity_http_requests_total"),
+            "{}",
             metrics.body
         );
     }
