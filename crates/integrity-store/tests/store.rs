@@ -372,4 +372,26 @@ test_on_both_backends! {
         assert_eq!(e2["status"], "cancelled");
         other_db.finish().await;
     }
+    async fn a_removed_responses_id_is_never_given_again(db: &TestDatabase) {
+        let (acme, _) = provisioned(&db.store).await;
+        // A code that does not complete, so the ticket stays open throughout.
+        let mut with_1b = manifest();
+        with_1b["accounts"][0]["call_centers"][0]["response_codes"]
+            .as_array_mut().unwrap().push(json!({"code": "1B", "description": "Marked: conflict."}));
+        db.store.apply(&parse_manifest(&with_1b)).await.unwrap();
+        let center = georgia(&db.store, acme).await;
+        let al = db.store.authenticate(TOKEN_A).await.unwrap().unwrap().user_id;
+        db.store.intake_ticket(acme, &ticket(center, "R-1", "x"), None, None).await.unwrap();
+        let response = |area: &str, code: &str| integrity_domain::response::ResponseInput {
+            service_area: area.into(), code: code.into(), facility: None, comment: String::new(),
+        };
+        let both = [response("EXMPL01", "1B"), response("FOR01", "1B")];
+        let given = db.store.replace_responses(acme, center, "R-1", &both, al).await.unwrap();
+        let removed = given.iter().map(|r| r.id).max().unwrap();
+        // PUT with one response removes the other, the newest.
+        let kept = db.store.replace_responses(acme, center, "R-1", &both[..1], al).await.unwrap();
+        assert!(kept.iter().all(|r| r.id != removed));
+        let again = db.store.put_response(acme, center, "R-1", &response("FOR01", "1B"), al).await.unwrap();
+        assert!(again.id > removed, "id {} given again after {removed} was removed", again.id);
+    }
 }
