@@ -189,6 +189,14 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
             let _ = relay_stopped.await;
         })))
     };
+    if args.limits.idle_timeout_secs < args.limits.request_timeout_secs {
+        // The idle clock runs while a handler works and the client waits.
+        tracing::warn!(
+            idle = args.limits.idle_timeout_secs,
+            request = args.limits.request_timeout_secs,
+            "idle_timeout_secs is below request_timeout_secs: a slow request's connection can be closed before its answer"
+        );
+    }
     let options = transport::TransportOptions {
         header_timeout: Duration::from_secs(args.limits.header_timeout_secs.max(1)),
         idle_timeout: Duration::from_secs(args.limits.idle_timeout_secs.max(1)),

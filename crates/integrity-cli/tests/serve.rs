@@ -536,3 +536,88 @@ fn beyond_the_concurrency_cap_requests_wait_their_turn() {
     );
     assert!(held.join().unwrap().starts_with("HTTP/1.1 503"));
 }
+
+#[test]
+fn sigterm_lets_the_relay_finish_the_delivery_under_way() {
+    use integrity_relay::simulator::{Simulator, SimulatorConfig};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let simulator = Simulator::new(SimulatorConfig {
+        latency_ms: 1500,
+        ..Default::default()
+    });
+    let center_url = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(simulator.clone().serve(listener));
+        url
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_integrity"))
+        .args([
+            "--database",
+            &format!("sqlite://{}/t.db", dir.path().display()),
+        ])
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server {
+        child,
+        port,
+        _dir: dir,
+    };
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let auth = format!("Token token=\"{ADMIN}\"");
+    // Georgia 811 (call center 1) relays to the simulated center.
+    let relay = send(
+        reqwest::Client::new()
+            .put(server.url("/call_centers/1/relay"))
+            .header("Authorization", &auth)
+            .json(&serde_json::json!({"relay": {"enabled": true, "url": center_url}})),
+    );
+    assert_eq!(relay.status, 200, "{}", relay.body);
+    let tickets = get(
+        &server.url("/tickets?call_center_id=1&per_page=1"),
+        Some(ADMIN),
+    );
+    let ticket: serde_json::Value = serde_json::from_str(&tickets.body).unwrap();
+    let (number, area) = (
+        ticket[0]["ticket_number"].as_str().unwrap(),
+        ticket[0]["service_area"].as_str().unwrap(),
+    );
+    let responded = send(
+        reqwest::Client::new()
+            .post(server.url(&format!(
+                "/tickets/by_center/1/by_number/{number}/ticket_responses"
+            )))
+            .header("Authorization", &auth)
+            .json(&serde_json::json!({"ticket_response": {"service_area": area, "code": "1B"}})),
+    );
+    assert_eq!(responded.status, 200, "{}", responded.body);
+    // The delivery is at the center, which answers only after 1.5 s.
+    let waiting = Instant::now();
+    while simulator.stats().received == 0 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(20),
+            "the delivery never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.terminate();
+    let status = server.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let stats = simulator.stats();
+    assert_eq!(
+        (stats.requests, stats.accepted),
+        (1, 1),
+        "the delivery under way was finished: {stats:?}"
+    );
+    drop(runtime);
+}
