@@ -28,7 +28,8 @@ use crate::{ApiError, AppState};
         (status = 400, description = "No document, or a malformed query string", body = crate::openapi::ErrorBody),
         crate::openapi::Refusals,
         crate::openapi::Missing,
-        crate::openapi::BadBody
+        (status = 413, description = "The document is larger than 16 MiB", body = crate::openapi::ErrorBody),
+        crate::openapi::Invalid
     )
 )]
 pub(crate) async fn take_in(
