@@ -20,8 +20,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "integrity")
+from common import BIN, ROOT, build, database_bytes, write_jsonl
+
 FIXTURES = os.path.join(ROOT, "crates", "integrity-intake", "tests", "fixtures")
 SAMPLE = os.path.join(FIXTURES, "ga811_open_ticket_normal_240222-001001.json")
 USAN_XML = os.path.join(FIXTURES, "usan_ca_option3_2022041100005.xml")
@@ -41,26 +41,6 @@ def run(args, **kwargs):
     return seconds, peak / 1024, peak > before, done.stdout.strip().splitlines()[-1]
 
 
-def api_ticket(i):
-    lng, lat = -84.167 + (i % 1000) * 1e-4, 33.988 + (i // 1000 % 1000) * 1e-4
-    ring = [[lng, lat], [lng + 4e-4, lat], [lng + 4e-4, lat + 4e-4], [lng, lat + 4e-4], [lng, lat]]
-    return {
-        "ticket_number": f"240222-{i:07}", "call_center": {"name": "Georgia 811"}, "sequence_number": i % 500,
-        "ticket_type": "Normal", "ticket_action": "NEW", "ticket_source": "Voice",
-        "service_area": "GAUPC", "additional_service_areas": ["BXXX", "GWXXX"],
-        "taken_at": "2024-02-22T16:35:37.193-05:00", "work_start_at": "2024-02-27T07:00:00-05:00",
-        "response_due_at": "2024-02-26T23:59:00-05:00", "remarks": "LOCATE THE FRONT AND BACK RIGHT OF HOUSE",
-        "excavator": {"type": "Contractor", "name": "Example Septic Co", "address": "3400 Summit Ridge Pkwy, Duluth, GA 30096",
-                      "phone": "5555550110", "contact": {"name": "Jane Doe", "phone": "5555550110", "email": "caller@example.com"},
-                      "caller": {"name": "Jane Doe", "phone": "5555550110", "email": "caller@example.com"}},
-        "work": {"type": "replacing septic field lines", "address": f"{3900 + i % 100} Tree Summit Pkwy, DULUTH, GWINNETT, GA",
-                 "nearby_street": "Summit Ridge Pkwy", "duration": "2 weeks", "done_for": "Jane Doe",
-                 "white_painted": False, "explosives": False, "tunneling_or_boring": False,
-                 "area": {"type": "Polygon", "coordinates": [ring]}},
-        "lat": lat, "lng": lng,
-    }
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -69,7 +49,7 @@ def main():
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "integrity"], cwd=ROOT, check=True)
+        build()
     work = tempfile.mkdtemp(prefix="integrity-import-bench-")
     try:
         database = args.database or f"sqlite://{work}/bench.db"
@@ -79,9 +59,7 @@ def main():
             json.dump(manifest, f)
         run(["--database", database, "apply", f"{work}/manifest.json"])
 
-        with open(f"{work}/tickets.jsonl", "w") as f:
-            for i in range(args.tickets):
-                f.write(json.dumps(api_ticket(i)) + "\n")
+        write_jsonl(f"{work}/tickets.jsonl", args.tickets)
         seconds, rss, raised, summary = run(["--database", database, "import", "--account", "bench", f"{work}/tickets.jsonl"])
         print(f"database                {database.split('://')[0]}")
         print(f"jsonl: {args.tickets} tickets in {seconds:.1f} s = {args.tickets / seconds:8.0f} tickets/s, peak RSS {'' if raised else '≤ '}{rss:.0f} MiB")
@@ -110,9 +88,8 @@ def main():
                                                  "--call-center", "Georgia 811", "--format", "usan-xml", docs])
             print(f"usan-xml: {args.documents} documents in {seconds:.1f} s = {args.documents / seconds:8.0f} tickets/s, peak RSS {'' if raised else '≤ '}{rss:.0f} MiB")
 
-        if database.startswith("sqlite://"):
-            path = database[len("sqlite://"):]
-            size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+        size = database_bytes(database)
+        if size is not None:
             print(f"database size           {size / 2**20:.1f} MiB, {size / (args.tickets + 2 * args.documents):.0f} bytes per ticket")
     finally:
         shutil.rmtree(work, ignore_errors=True)

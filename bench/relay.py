@@ -17,42 +17,19 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "integrity")
+from common import BIN, build, free_port, request_json, wait_for
+
 KEY = "bench-admin-key-000000000001"
 AREAS = 10
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port, path):
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", path)
-            if conn.getresponse().status < 500:
-                return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"nothing answered on port {port}")
-
-
 def get_json(port, path):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", path)
-    return json.loads(conn.getresponse().read())
+    return request_json(port, "GET", path)[1]
 
 
 def percentile(sorted_values, p):
@@ -72,7 +49,7 @@ def main():
     tickets = -(-args.responses // AREAS)
 
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "integrity"], cwd=ROOT, check=True)
+        build()
     work = tempfile.mkdtemp(prefix="integrity-bench-")
     database = args.database or f"sqlite://{work}/bench.db"
     sim_port, api_port = free_port(), free_port()
@@ -103,7 +80,7 @@ def main():
         processes.append(subprocess.Popen(base + ["serve", "--listen", f"127.0.0.1:{api_port}"],
                                           stdout=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"}))
         wait_for(api_port, "/healthz")
-        center = get_json_auth(api_port, "/call_centers")[0]["id"]
+        center = request_json(api_port, "GET", "/call_centers", KEY)[1][0]["id"]
 
         jobs = [(f"B-{t:06}", area) for t in range(tickets) for area in areas][: args.responses]
         posted = {}
@@ -158,12 +135,6 @@ def main():
             p.terminate()
             p.wait()
         shutil.rmtree(work, ignore_errors=True)
-
-
-def get_json_auth(port, path):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", path, headers={"Authorization": f'Token token="{KEY}"'})
-    return json.loads(conn.getresponse().read())
 
 
 if __name__ == "__main__":
