@@ -51,9 +51,10 @@ pub fn app(state: AppState) -> Router {
 /// `serve` and every test build the app through this one function.
 pub fn app_with(state: AppState, policy: Policy) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID);
+    let (routes, _) = routes::all().split_for_parts();
     let mut router = Router::new()
-        .merge(routes::all(""))
-        .merge(routes::all(LEGACY_PREFIX))
+        .merge(routes.clone())
+        .nest(LEGACY_PREFIX, routes)
         // Inside the routing, where the route's pattern is known.
         .route_layer(middleware::from_fn(policy::record_metrics))
         .route_layer(middleware::from_fn_with_state(

@@ -64,6 +64,41 @@ pub enum Refusals {
     Timeout(ErrorBody),
 }
 
+/// The limits any request can meet, for operations whose other refusals
+/// are their own.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum Limits {
+    #[response(
+        status = 429,
+        description = "The key has spent its allowance (when the operator sets a rate limit); see Retry-After",
+        headers(("Retry-After" = u64, description = "Seconds to wait"))
+    )]
+    TooManyRequests(ErrorBody),
+    #[response(
+        status = 503,
+        description = "The request took longer than the server allows; nothing was written"
+    )]
+    Timeout(ErrorBody),
+}
+
+/// What a request that needs no key can meet: a server that requires TLS,
+/// or one too busy to answer in time.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum PublicRefusals {
+    #[response(
+        status = 403,
+        description = "The request came over plain HTTP to a server that requires TLS"
+    )]
+    Forbidden(ErrorBody),
+    #[response(
+        status = 503,
+        description = "The server could not answer within its request timeout"
+    )]
+    Timeout(ErrorBody),
+}
+
 #[derive(IntoResponses)]
 #[allow(dead_code)]
 pub enum Missing {
@@ -331,40 +366,23 @@ impl Modify for TokenScheme {
     servers((url = "/"), (url = "/api/integrations/integrity")),
     modifiers(&TokenScheme),
     security(("Token" = [])),
-    paths(
-        routes::health::healthz,
-        openapi_json,
-        metrics,
-        routes::catalog::call_centers,
-        routes::catalog::custom_fields,
-        routes::tickets::list,
-        routes::tickets::intake,
-        routes::tickets::show,
-        routes::work::update,
-        routes::work::close,
-        routes::work::reopen,
-        routes::work::respond,
-        routes::work::replace_responses,
-        routes::work::history,
-        routes::intake::document,
-        routes::intake::take_in,
-        routes::users::list,
-        routes::users::create,
-        routes::users::update,
-        routes::users::tokens,
-        routes::users::create_token,
-        routes::users::revoke_token,
-        routes::relay::deliveries,
-        routes::relay::show_settings,
-        routes::relay::replace_settings,
-    ),
+    // The endpoints come from the router (`routes::all`); `/metrics` is
+    // mounted by `integrity serve`, outside the application.
+    paths(metrics),
     components(schemas(ErrorBody, TicketStatusName, DeliveryStatusName, FormatName))
 )]
 pub struct ApiDoc;
 
 /// The document, as served and committed.
-pub fn document() -> utoipa::openapi::OpenApi {
+/// What the document says beyond the endpoints: title, servers, security
+/// scheme, shared schemas.
+pub(crate) fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// The whole document: the base and every routed endpoint.
+pub fn document() -> utoipa::openapi::OpenApi {
+    routes::all().into_openapi()
 }
 
 /// The document as the pretty JSON that is committed.
@@ -378,7 +396,10 @@ pub fn document_json() -> String {
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json", body = Object)))]
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json", body = Object),
+        PublicRefusals
+    ))]
 pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(document())
 }

@@ -11,7 +11,16 @@ use integrity_store::relay::DeliveryView;
 use integrity_store::{ApiToken, CallCenter, CustomField, HistoryEntry, User};
 use serde::Serialize;
 
+/// The original documentation's example of `GET /call_centers`.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": 123, "name": "Georgia 811", "state": "Georgia", "enabled": true,
+    "service_areas": ["EXMPL01", "EXMPL02"], "facilities": ["Gas", "Water"],
+    "response_codes": [
+        {"code": "1A", "description": "Marked.", "ticket_types": null},
+        {"code": "1B", "description": "Marked: High profile utility in conflict.", "ticket_types": null},
+        {"code": "10A", "description": "Large Projects: Meeting Date/Time Accepted.", "ticket_types": ["Large Project"]}
+    ]}))]
 pub struct CallCenterOut<'a> {
     id: i64,
     name: &'a str,
@@ -51,7 +60,12 @@ impl<'a> From<&'a CallCenter> for CallCenterOut<'a> {
     }
 }
 
+/// The original documentation's second example of `GET /custom_fields`.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": 9, "type_id": 8, "name": "Select something", "required": true,
+    "call_center": {"id": 123, "name": "Georgia 811"}, "position": 1,
+    "options": [{"id": 1243, "name": "Option 1"}]}))]
 pub struct CustomFieldOut<'a> {
     id: i64,
     type_id: i64,
@@ -61,6 +75,10 @@ pub struct CustomFieldOut<'a> {
     position: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     options: Option<&'a [OptionNode]>,
+}
+
+fn ticket_example() -> serde_json::Value {
+    serde_json::from_str(include_str!("examples/ticket.json")).expect("the example is JSON")
 }
 
 impl<'a> From<&'a CustomField> for CustomFieldOut<'a> {
@@ -77,7 +95,9 @@ impl<'a> From<&'a CustomField> for CustomFieldOut<'a> {
     }
 }
 
+/// The original documentation's example of a ticket.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = ticket_example)]
 pub struct TicketOut<'a> {
     id: i64,
     ticket_number: &'a str,
@@ -143,7 +163,13 @@ impl<'a> From<&'a Ticket> for TicketOut<'a> {
     }
 }
 
+/// The original documentation's example of `POST …/ticket_responses`.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": 39131, "service_area": "FOR01", "facility": "Water", "code": "1A",
+    "comment": "Resolved", "status": "pending", "created_at": "2016-10-11T18:42:16.202Z",
+    "updated_at": "2016-10-11T18:42:16.202Z", "responded_at": null,
+    "respondent": {"id": 12492, "name": "Jack Pot"}}))]
 pub struct TicketResponseOut<'a> {
     id: i64,
     service_area: &'a str,

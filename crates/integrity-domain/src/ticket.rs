@@ -234,8 +234,9 @@ pub struct TicketFieldValue {
     pub id: i64,
     pub type_id: i64,
     pub name: String,
-    /// Its type's JSON value (see the custom field types), or null.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    /// Its type's JSON value (see the custom field types): a string,
+    /// number, boolean, array or object; null when not set.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub value: serde_json::Value,
 }
 

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
     summary = "Liveness, without authentication or database",
     security(()),
     responses(
-        (status = 200, description = "Serving", body = crate::openapi::Health)
+        (status = 200, description = "Serving", body = crate::openapi::Health),
+        (status = 503, description = "The server could not answer within its request timeout", body = crate::openapi::ErrorBody)
     )
 )]
 pub(crate) async fn healthz() -> Json<Value> {

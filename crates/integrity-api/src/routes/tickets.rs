@@ -1,8 +1,8 @@
 //! Tickets: read one, list and search, take one in.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use integrity_domain::errors::msg;
@@ -109,7 +109,9 @@ pub(crate) async fn intake(
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    uri: Uri,
+    // The path as the client sent it, prefix included: the next page's
+    // link must stay under the prefix the client uses.
+    OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::TicketsRead)?;

@@ -50,7 +50,8 @@ pub(crate) async fn list(
         (status = 201, description = "Created", body = crate::out::UserOut),
         (status = 401, description = "No API key, or one that is unknown, revoked or of another account than the Host", body = crate::openapi::ErrorBody),
         (status = 402, description = "API access disabled, or the plan allows no more users", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The key's user lacks the permission", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission, or the request came over plain HTTP to a server that requires TLS", body = crate::openapi::ErrorBody),
+        crate::openapi::Limits,
         crate::openapi::BadBody
     )
 )]
