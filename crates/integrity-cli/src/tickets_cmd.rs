@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use integrity_client::{Client, Error, ResponseInput};
+use integrity_client::{Client, Error, ResponseInput, TicketPatch};
 use serde::Serialize;
 
 #[derive(Args)]
@@ -46,8 +46,42 @@ enum TicketsCommand {
         #[arg(long)]
         comment: Option<String>,
     },
-    /// Close a ticket; its required custom fields must be set.
-    Close(TicketKey),
+    /// Close a ticket; its required custom fields must be set, here or
+    /// before.
+    Close {
+        #[command(flatten)]
+        ticket: TicketKey,
+        /// A custom field's value, set in the same request: `ID=TEXT`, the
+        /// text a form would send (`7=true`, `12=2026-12-04`). Repeatable.
+        #[arg(long = "field", value_name = "ID=TEXT", value_parser = parse_text_field)]
+        fields: Vec<(i64, serde_json::Value)>,
+        /// A custom field's value as JSON: `ID=JSON` (`9=[1243,1244]`).
+        /// Repeatable.
+        #[arg(long = "field-json", value_name = "ID=JSON", value_parser = parse_json_field)]
+        json_fields: Vec<(i64, serde_json::Value)>,
+    },
+}
+
+fn split_field(text: &str) -> Result<(i64, &str), String> {
+    let (id, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected ID=VALUE, found {text:?}"))?;
+    let id = id
+        .trim()
+        .parse()
+        .map_err(|_| format!("{id:?} is not a custom field id (see GET /custom_fields)"))?;
+    Ok((id, value))
+}
+
+fn parse_text_field(text: &str) -> Result<(i64, serde_json::Value), String> {
+    let (id, value) = split_field(text)?;
+    Ok((id, serde_json::Value::String(value.to_string())))
+}
+
+fn parse_json_field(text: &str) -> Result<(i64, serde_json::Value), String> {
+    let (id, value) = split_field(text)?;
+    let value = serde_json::from_str(value).map_err(|e| format!("{value:?} is not JSON: {e}"))?;
+    Ok((id, value))
 }
 
 #[derive(Args)]
@@ -88,7 +122,23 @@ pub async fn run(args: TicketsArgs) -> ExitCode {
             };
             print(client.respond(t.call_center_id, &t.number, &response).await)
         }
-        TicketsCommand::Close(t) => print(client.close_ticket(t.call_center_id, &t.number).await),
+        TicketsCommand::Close {
+            ticket: t,
+            fields,
+            json_fields,
+        } => {
+            let patch = fields
+                .into_iter()
+                .chain(json_fields)
+                .fold(TicketPatch::new(), |patch, (id, value)| {
+                    patch.field(id, value)
+                });
+            print(
+                client
+                    .close_ticket_with(t.call_center_id, &t.number, &patch)
+                    .await,
+            )
+        }
     };
     result.unwrap_or_else(|e| report(&e))
 }

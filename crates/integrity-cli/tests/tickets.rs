@@ -183,6 +183,15 @@ test_on_both_backends! {
         let out = integrity(&[&["tickets", "close", &georgia, "G-1"][..], &auth].concat(), &[]).await;
         let blank = format!("custom_fields[{}]: can't be blank", s.crew_field);
         refused(&out, &["error: the server answered 422 Unprocessable Entity", &blank]);
+        let out = integrity(&[&["tickets", "close", &georgia, "G-1", "--field", "x"][..], &auth].concat(), &[]).await;
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("expected ID=VALUE"), "{out:?}");
+        // The required field set in the same request as the close.
+        let crew = format!("{}=North crew", s.crew_field);
+        let out = integrity(&[&["tickets", "close", &georgia, "G-1", "--field", &crew][..], &auth].concat(), &[]).await;
+        let closed = printed(&out);
+        assert_eq!(closed["status"], "closed");
+        assert_eq!(closed["custom_fields"][0]["value"], "North crew", "{closed}");
         let out = integrity(&[&["tickets", "get", &georgia, "T-1"][..], &auth].concat(), &[]).await;
         refused(&out, &["error: the server answered 404 Not Found", "base: not found"]);
 

@@ -1,5 +1,5 @@
-//! What the server tells about itself: whether it is up, and the OpenAPI
-//! description of its API. Neither needs the key.
+//! What the server tells about itself: whether it is up, the OpenAPI
+//! description of its API, and its metrics. None needs the key.
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -28,5 +28,17 @@ impl Client {
     pub async fn openapi(&self) -> Result<serde_json::Value> {
         self.json(self.request(Method::GET, self.url(["openapi.json"])))
             .await
+    }
+
+    /// `GET /metrics`: the server's counters and timings in the Prometheus
+    /// text format, as text. A server whose operator moved metrics to a
+    /// listener of their own (`--metrics-listen`) answers 404 here: build a
+    /// client for that address instead.
+    pub async fn metrics(&self) -> Result<String> {
+        let answer = self
+            .send(self.request(Method::GET, self.url(["metrics"])))
+            .await?;
+        // The format is UTF-8 by definition; a stray byte is not worth an error.
+        Ok(String::from_utf8_lossy(&answer.body).into_owned())
     }
 }

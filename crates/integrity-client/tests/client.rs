@@ -651,3 +651,22 @@ test_on_both_backends! {
         assert!(errors.get("format")[0].starts_with("is not included in the list"), "{errors}");
     }
 }
+
+/// `metrics` reads the text `integrity serve` mounts beside the API, and
+/// reports the 404 of a server that serves it elsewhere.
+#[tokio::test]
+async fn reads_the_metrics_text_and_reports_a_server_without_it() {
+    const TEXT: &str = "# TYPE integrity_http_requests_total counter\nintegrity_http_requests_total{route=\"/healthz\",status=\"200\"} 3\n";
+    let with = axum::Router::new().route("/metrics", axum::routing::get(|| async { TEXT }));
+    let without = axum::Router::new();
+    let mut urls = Vec::new();
+    for app in [with, without] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        urls.push(format!("http://{}", listener.local_addr().unwrap()));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+    let client = Client::new(&urls[0], "any-key").unwrap();
+    assert_eq!(client.metrics().await.unwrap(), TEXT);
+    let client = Client::new(&urls[1], "any-key").unwrap();
+    assert!(client.metrics().await.unwrap_err().is_not_found());
+}
