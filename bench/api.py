@@ -17,6 +17,10 @@ ticket. Needs wrk (Debian package `wrk`); otherwise the standard library.
 
     python3 bench/api.py [--tickets 100000] [--seconds 10] [--postgres URL]
     python3 bench/api.py --smoke        # 1,000 tickets, 2 s per endpoint
+
+With --postgres the same run is made on a fresh PostgreSQL database too,
+and the figures are printed side by side. INTEGRITY_BIN names another
+binary than target/release/integrity.
 """
 
 import argparse
@@ -107,8 +111,8 @@ def main():
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk's threads")
     parser.add_argument("--postgres", metavar="URL",
-                        help="a PostgreSQL server (postgres://USER:PASSWORD@HOST/postgres) on which to create a "
-                             "fresh database, instead of SQLite in a temporary directory")
+                        help="also measure PostgreSQL: a server (postgres://USER:PASSWORD@HOST/postgres) on which "
+                             "to create a fresh database; its figures are printed beside SQLite's")
     parser.add_argument("--smoke", action="store_true", help="1,000 tickets, 2 seconds per endpoint: proves the script works")
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
@@ -120,67 +124,80 @@ def main():
         build()
 
     work = tempfile.mkdtemp(prefix="integrity-api-bench-")
-    pg_name = None
-    server = None
     try:
-        if args.postgres:
-            pg_name, database = create_postgres_database(args.postgres)
-        else:
-            database = f"sqlite://{work}/bench.db"
+        write_jsonl(f"{work}/tickets.jsonl", args.tickets)
         with open(f"{work}/manifest.json", "w") as f:
             json.dump(MANIFEST, f)
-        integrity(["--database", database, "apply", f"{work}/manifest.json"])
+        suites = [("sqlite", measure(args, work, f"sqlite://{work}/bench.db"))]
+        if args.postgres:
+            name, database = create_postgres_database(args.postgres)
+            try:
+                suites.append(("postgres", measure(args, work, database)))
+            finally:
+                subprocess.run(["psql", "-q", "-c", f"DROP DATABASE IF EXISTS {name}", args.postgres])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
-        write_jsonl(f"{work}/tickets.jsonl", args.tickets)
-        started = time.perf_counter()
-        integrity(["--database", database, "import", "--account", "bench", f"{work}/tickets.jsonl"])
-        import_rate = args.tickets / (time.perf_counter() - started)
-        size = database_bytes(database)
+    report(args, suites)
+    failed = sum(r["failed"] + r["socket_errors"] for _, suite in suites for r in suite["results"].values())
+    if failed:
+        sys.exit(f"{failed} requests failed: the figures above are not to be trusted")
 
-        port = free_port()
-        server = subprocess.Popen([BIN, "--database", database, "serve", "--listen", f"127.0.0.1:{port}"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def measure(args, work, database):
+    """Provisions, imports (timed), serves and drives one database."""
+    integrity(["--database", database, "apply", f"{work}/manifest.json"])
+    started = time.perf_counter()
+    integrity(["--database", database, "import", "--account", "bench", f"{work}/tickets.jsonl"])
+    import_rate = args.tickets / (time.perf_counter() - started)
+    size = database_bytes(database)
+
+    port = free_port()
+    server = subprocess.Popen([BIN, "--database", database, "serve", "--no-relay", "--listen", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
         memory = PeakMemory(server.pid)
         wait_for(port, "/healthz")
         _, centers = request_json(port, "GET", "/call_centers", KEY)
         _, fields = request_json(port, "GET", "/custom_fields", KEY)
         center_id = centers[0]["id"]
         field_id = next(f["id"] for f in fields if f["name"] == "Bench note")
-
         results = {mode: run_wrk(port, mode, args, center_id, field_id) for mode, _ in ENDPOINTS}
         peak_mib = memory.stop()
         if server.poll() is not None:
             sys.exit(f"the server exited during the benchmark (status {server.returncode})")
-
-        report(args, database, import_rate, size, peak_mib, results)
-        failed = sum(r["failed"] + r["socket_errors"] for r in results.values())
-        if failed:
-            sys.exit(f"{failed} requests failed: the figures above are not to be trusted")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait()
-        if pg_name:
-            subprocess.run(["psql", "-q", "-c", f"DROP DATABASE IF EXISTS {pg_name}", args.postgres])
-        shutil.rmtree(work, ignore_errors=True)
+        server.terminate()
+        server.wait()
+    return {"import_rate": import_rate, "size": size, "peak_mib": peak_mib, "results": results}
 
 
-def report(args, database, import_rate, size, peak_mib, results):
-    ceiling = results["healthz"]["requests"] / results["healthz"]["seconds"]
-    print(f"database      {database.split('://')[0]}, {args.tickets:,} tickets")
+def report(args, suites):
+    print(f"tickets       {args.tickets:,}")
     print(f"load          wrk, {args.connections} connections, {args.threads} threads, {args.seconds} s per endpoint, loopback")
     print()
-    print(f"{'endpoint':<24} {'requests/s':>11} {'× ceiling':>10} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
+    header = f"{'endpoint':<24}"
+    for name, _ in suites:
+        header += f" | {name + ' req/s':>15} {'× ceiling':>9} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6}"
+    print(header)
     for mode, title in ENDPOINTS:
-        r = results[mode]
-        rate = r["requests"] / r["seconds"]
-        print(f"{title:<24} {rate:>11,.0f} {rate / ceiling:>10.2f} {r['p50'] / 1000:>8.2f} {r['p99'] / 1000:>8.2f}"
-              f" {r['failed'] + r['socket_errors']:>7}")
+        line = f"{title:<24}"
+        for _, suite in suites:
+            results = suite["results"]
+            ceiling = results["healthz"]["requests"] / results["healthz"]["seconds"]
+            r = results[mode]
+            rate = r["requests"] / r["seconds"]
+            line += (f" | {rate:>15,.0f} {rate / ceiling:>9.2f} {r['p50'] / 1000:>7.2f} {r['p99'] / 1000:>7.2f}"
+                     f" {r['failed'] + r['socket_errors']:>6}")
+        print(line)
     print()
-    print(f"import        {import_rate:,.0f} tickets/s (JSON Lines, `integrity import`)")
-    print(f"server RSS    {peak_mib:.0f} MiB at peak")
-    if size is not None:
-        print(f"database      {size / 2**20:,.1f} MiB after import, {size / args.tickets:,.0f} bytes per ticket")
+    for name, suite in suites:
+        print(f"{name:<9} import {suite['import_rate']:,.0f} tickets/s (JSON Lines, `integrity import`); "
+              f"server RSS {suite['peak_mib']:.0f} MiB at peak", end="")
+        if suite["size"] is not None:
+            print(f"; database {suite['size'] / 2**20:,.1f} MiB after import, {suite['size'] / args.tickets:,.0f} bytes per ticket")
+        else:
+            print()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "integrity")
+# The binary measured: the release build unless INTEGRITY_BIN names another
+# (CI's smoke runs use the debug build it already has).
+BIN = os.environ.get("INTEGRITY_BIN") or os.path.join(ROOT, "target", "release", "integrity")
 
 
 def build():
