@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for Caller {
 
 /// Accepts `Token token="KEY"` (the documented form), `Token token=KEY`,
 /// `Token KEY` and `Bearer KEY`.
-fn token_from_header(value: &str) -> Option<&str> {
+pub(crate) fn token_from_header(value: &str) -> Option<&str> {
     let (scheme, rest) = value.trim().split_once(' ')?;
     let rest = rest.trim();
     let token = if scheme.eq_ignore_ascii_case("token") {

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use axum::http::HeaderName;
 use axum::{middleware, Extension, Router};
 use integrity_store::Store;
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -55,30 +54,35 @@ pub fn app_with(state: AppState, policy: Policy) -> Router {
     let mut router = Router::new()
         .merge(routes.clone())
         .nest(LEGACY_PREFIX, routes)
-        // Inside the routing, where the route's pattern is known.
-        .route_layer(middleware::from_fn(policy::record_metrics))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::new(policy.clone()),
-            policy::transport_security,
-        ))
+        .merge(policy::metrics_routes(&policy))
         .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed);
+        .method_not_allowed_fallback(error::method_not_allowed)
+        // Innermost first. `layer` wraps each route and the fallback after
+        // routing, so every layer sees the route's pattern, and no answer,
+        // not even a 404 for an unknown path, escapes the outer ones.
+        .layer(Extension(policy::BodyLimit(policy.max_body_bytes)))
+        .layer(middleware::from_fn_with_state(
+            policy::Deadline::new(&policy),
+            policy::request_timeout,
+        ));
     if let Some(limit) = policy.rate_limit {
+        // Outside the deadline: a flood is refused without queueing for a slot.
         router = router.layer(middleware::from_fn_with_state(
             policy::Limiter::new(limit),
             policy::rate_limit,
         ));
     }
     router
-        .layer(Extension(policy::BodyLimit(policy.max_body_bytes)))
-        .layer(middleware::from_fn_with_state(
-            policy.request_timeout,
-            policy::request_timeout,
-        ))
-        .layer(GlobalConcurrencyLimitLayer::new(
-            policy.max_concurrent_requests.max(1),
-        ))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        // Around every answer the server makes itself (429, 503, 500, 404),
+        // so each carries HSTS over TLS and none is made over plain HTTP
+        // when TLS is required.
+        .layer(middleware::from_fn_with_state(
+            Arc::new(policy.clone()),
+            policy::transport_security,
+        ))
+        // Outermost of the policy: counts every answer, refusals included.
+        .layer(middleware::from_fn(policy::record_metrics))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http()

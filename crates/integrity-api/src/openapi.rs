@@ -367,7 +367,8 @@ impl Modify for TokenScheme {
     modifiers(&TokenScheme),
     security(("Token" = [])),
     // The endpoints come from the router (`routes::all`); `/metrics` is
-    // mounted by `integrity serve`, outside the application.
+    // routed only when the server is given a renderer (`Policy::metrics`),
+    // so it is listed here rather than there.
     paths(metrics),
     components(schemas(ErrorBody, TicketStatusName, DeliveryStatusName, FormatName))
 )]
@@ -404,8 +405,8 @@ pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(document())
 }
 
-/// Prometheus metrics: served by `integrity serve` beside the routes of
-/// this crate, so documented here.
+/// Prometheus metrics: rendered by `integrity serve`, which holds the
+/// recorder, and routed by this crate under the API's policy.
 #[utoipa::path(get, path = "/metrics", tag = "meta", security(()),
     summary = "Prometheus metrics (counts and timings, never account data)",
     responses(

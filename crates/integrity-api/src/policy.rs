@@ -2,8 +2,11 @@
 //! and whether plain HTTP is acceptable. Each is a layer around the routes,
 //! applied by [`crate::app_with`].
 
+use std::fmt;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,12 +14,15 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::Router;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::{Layer, ServiceExt};
 
-use crate::ApiError;
+use crate::{ApiError, AppState};
 
 /// How the server treats requests. The defaults are those of the original
 /// product: 1 MiB bodies, no rate limit, plain HTTP accepted.
@@ -35,6 +41,9 @@ pub struct Policy {
     pub require_tls: bool,
     /// Proxies whose `X-Forwarded-Proto` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// Serve `GET /metrics` beside the API, without a key but under this
+    /// same policy; `None`: 404 there.
+    pub metrics: Option<Metrics>,
 }
 
 impl Default for Policy {
@@ -46,6 +55,7 @@ impl Default for Policy {
             rate_limit: None,
             require_tls: false,
             trusted_proxies: Vec::new(),
+            metrics: None,
         }
     }
 }
@@ -65,13 +75,70 @@ pub struct Connection {
     pub tls: bool,
 }
 
+/// The text of `GET /metrics`, rendered afresh for each scrape by whoever
+/// holds the recorder (the API only uses the `metrics` macros).
+#[derive(Clone)]
+pub struct Metrics(Arc<dyn Fn() -> Pin<Box<dyn Future<Output = String> + Send>> + Send + Sync>);
+
+impl Metrics {
+    pub fn new<F, Fut>(render: F) -> Metrics
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = String> + Send + 'static,
+    {
+        Metrics(Arc::new(move || Box::pin(render())))
+    }
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+/// `GET /metrics` at the root and under the legacy prefix, when the policy
+/// serves them; merged before the layers, so that a scrape is subject to
+/// TLS, HSTS and counting like any request.
+pub(crate) fn metrics_routes(policy: &Policy) -> Router<AppState> {
+    let Some(metrics) = policy.metrics.clone() else {
+        return Router::new();
+    };
+    let endpoint = axum::routing::get(move || {
+        let render = metrics.0.clone();
+        async move {
+            (
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                render().await,
+            )
+        }
+    });
+    Router::new()
+        .route("/metrics", endpoint.clone())
+        .route(&format!("{}/metrics", crate::LEGACY_PREFIX), endpoint)
+}
+
+/// The route's pattern without the legacy prefix; `None` for the fallback.
+fn route_of(req: &Request) -> Option<&str> {
+    let path = req.extensions().get::<MatchedPath>()?.as_str();
+    Some(path.strip_prefix(crate::LEGACY_PREFIX).unwrap_or(path))
+}
+
+/// Endpoints that take no key.
+fn keyless(req: &Request) -> bool {
+    matches!(
+        route_of(req),
+        Some("/healthz" | "/openapi.json" | "/metrics")
+    )
+}
+
 /// The largest body the JSON extractor reads, from the policy.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyLimit(pub usize);
 
-/// Allowances per API key, keyed by a digest of the `Authorization`
-/// header: the limit is checked before the key is looked up, so a flood,
-/// even of made-up keys, costs the database nothing.
+/// Allowances per API key, keyed by a digest of the key as authentication
+/// reads it (not of the header, whose spellings of one key are many): the
+/// limit is checked before the key is looked up, so a flood, even of
+/// made-up keys, costs the database nothing.
 #[derive(Clone)]
 pub(crate) struct Limiter {
     limiter: Arc<DefaultKeyedRateLimiter<[u8; 32]>>,
@@ -100,18 +167,25 @@ impl Limiter {
 /// Keys tracked before idle ones are forgotten out of turn.
 const MAX_TRACKED_KEYS: usize = 100_000;
 
+/// The key a request's allowance is counted against, if it has one.
+fn rate_key(req: &Request) -> Option<[u8; 32]> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = crate::auth::token_from_header(value)?;
+    Some(Sha256::digest(token.as_bytes()).into())
+}
+
 /// 429 with `Retry-After` once a key has spent its allowance. Requests
-/// without a key are not limited here: they are refused (401) without
-/// touching the database.
+/// without a readable key are not limited here: they are refused (401)
+/// without touching the database. Nor are the endpoints that need no key,
+/// so that a client sending its key everywhere keeps its health checks.
 pub(crate) async fn rate_limit(
     State(limiter): State<Limiter>,
     req: Request,
     next: Next,
 ) -> Response {
-    let Some(key) = req.headers().get(header::AUTHORIZATION) else {
+    let Some(digest) = rate_key(&req).filter(|_| !keyless(&req)) else {
         return next.run(req).await;
     };
-    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     if limiter.limiter.len() > MAX_TRACKED_KEYS {
         // A flood of made-up keys: forget the ones back at full allowance
         // now rather than at the next tick, so memory stays bounded.
@@ -132,16 +206,36 @@ pub(crate) async fn rate_limit(
     }
 }
 
-/// The request within its time; a handler cut short rolls its transaction
-/// back, so nothing is half written.
+/// A request's time, and the slots it may have to wait for.
+#[derive(Clone)]
+pub(crate) struct Deadline {
+    limit: Duration,
+    slots: GlobalConcurrencyLimitLayer,
+}
+
+impl Deadline {
+    pub(crate) fn new(policy: &Policy) -> Deadline {
+        Deadline {
+            limit: policy.request_timeout,
+            slots: GlobalConcurrencyLimitLayer::new(policy.max_concurrent_requests.max(1)),
+        }
+    }
+}
+
+/// The request within its time, the wait for a slot included; a handler
+/// cut short rolls its transaction back, so nothing is half written. The
+/// slot is taken here rather than by a layer of its own: a layer waits in
+/// `poll_ready`, before any middleware around it starts its clock.
 pub(crate) async fn request_timeout(
-    State(limit): State<Duration>,
+    State(deadline): State<Deadline>,
     req: Request,
     next: Next,
 ) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout(limit).into_response(),
+    let served = deadline.slots.layer(next).oneshot(req);
+    match tokio::time::timeout(deadline.limit, served).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(never)) => match never {},
+        Err(_) => ApiError::Timeout(deadline.limit).into_response(),
     }
 }
 
@@ -162,18 +256,15 @@ fn arrived_over_tls(req: &Request, trusted: &[IpNet]) -> bool {
             .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
-/// Refuses plain-HTTP API requests when TLS is required (health checks
-/// stay open to load balancers), and asks browsers to keep to HTTPS.
+/// Refuses plain-HTTP requests when TLS is required (health checks stay
+/// open to load balancers), and asks browsers to keep to HTTPS.
 pub(crate) async fn transport_security(
     State(policy): State<Arc<Policy>>,
     req: Request,
     next: Next,
 ) -> Response {
     let secure = arrived_over_tls(&req, &policy.trusted_proxies);
-    let health = req
-        .extensions()
-        .get::<MatchedPath>()
-        .is_some_and(|p| p.as_str().ends_with("/healthz"));
+    let health = route_of(&req) == Some("/healthz");
     if policy.require_tls && !secure && !health {
         return ApiError::TlsRequired.into_response();
     }
@@ -188,7 +279,7 @@ pub(crate) async fn transport_security(
 }
 
 /// Counts and times requests by route (the route's pattern, never the
-/// ticket number) and status.
+/// ticket number, and `unmatched` for paths no route serves) and status.
 pub(crate) async fn record_metrics(req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = req.method().as_str().to_owned();

@@ -1,9 +1,9 @@
 //! Configuration from a TOML file: the file's keys are the `serve`
-//! options' names (`listen`, `max_body_bytes`, `relay_lease_secs`, …) and
-//! `database`. Precedence, lowest first: built-in defaults, the file, the
-//! `INTEGRITY_*` environment, command-line flags. The file takes its place
-//! by filling in the environment variables that are not set, which the
-//! flags then override as usual.
+//! options' names (`listen`, `max_body_bytes`, `relay_lease_secs`, …),
+//! `database_url` and `log_format`. Precedence, lowest first: built-in
+//! defaults, the file, the `INTEGRITY_*` environment, command-line flags.
+//! The file takes its place by filling in the environment variables that
+//! are not set, which the flags then override as usual.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -91,6 +91,7 @@ pub fn apply_file(path: &Path) -> anyhow::Result<()> {
 /// The effective configuration of `serve` as TOML, secrets hidden.
 pub fn render(
     database: &integrity_store::DatabaseUrl,
+    log_format: &str,
     serve: &crate::serve::ServeArgs,
 ) -> anyhow::Result<String> {
     let mut table = toml::Table::new();
@@ -98,6 +99,7 @@ pub fn render(
         "database_url".into(),
         toml::Value::String(database.redacted()),
     );
+    table.insert("log_format".into(), toml::Value::String(log_format.into()));
     let serve = toml::Table::try_from(serve).context("rendering the configuration")?;
     table.extend(serve);
     Ok(toml::to_string(&table)?)

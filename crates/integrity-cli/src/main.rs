@@ -55,6 +55,15 @@ enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    fn name(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API.
@@ -162,7 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     if let Command::Config(ConfigCommand::Print(serve)) = &cli.command {
         let url = DatabaseUrl::parse(&cli.database)?;
-        print!("{}", config::render(&url, serve)?);
+        print!("{}", config::render(&url, cli.log_format.name(), serve)?);
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Copy(args) = cli.command {

@@ -1,6 +1,7 @@
 //! `integrity relay`: the delivery worker on its own, and the operator's
 //! view of the queue.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use integrity_domain::time::format_millis;
@@ -49,11 +50,21 @@ impl RelayOptions {
     }
 }
 
+#[derive(clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    options: RelayOptions,
+    /// Serve Prometheus metrics (GET /metrics) on this address: the
+    /// deliveries' attempts, outcomes and times, and the queue.
+    #[arg(long, env = "INTEGRITY_RELAY_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+}
+
 #[derive(clap::Subcommand)]
 pub enum RelayCommand {
     /// Deliver responses until stopped (what `serve` also does unless
     /// started with --no-relay).
-    Run(RelayOptions),
+    Run(RunArgs),
     /// Show the delivery queue across all accounts.
     Status,
     /// Put failed deliveries back in the queue.
@@ -67,8 +78,13 @@ pub enum RelayCommand {
 pub async fn run(url: &DatabaseUrl, command: RelayCommand) -> anyhow::Result<ExitCode> {
     let store = Store::open(url).await?;
     match command {
-        RelayCommand::Run(options) => {
-            let worker = Worker::new(store.clone(), options.worker_config())?;
+        RelayCommand::Run(args) => {
+            if let Some(address) = args.metrics_listen {
+                let scrape =
+                    crate::serve::Scrape::new(crate::serve::install_metrics()?, store.clone());
+                crate::serve::serve_metrics(address, scrape).await?;
+            }
+            let worker = Worker::new(store.clone(), args.options.worker_config())?;
             println!("relay worker delivering from {}", url.redacted());
             worker.run(crate::serve::shutdown_signal()).await;
         }

@@ -5,7 +5,8 @@ mod transport;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use integrity_api::{app_with, AppState, Policy, RateLimit};
@@ -115,6 +116,7 @@ impl LimitOptions {
             }),
             require_tls: tls.require_tls,
             trusted_proxies: tls.trusted_proxies.clone(),
+            metrics: None,
         }
     }
 }
@@ -146,40 +148,27 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(demo) = demo {
         demo.print_welcome(address);
     }
-    let metrics = install_metrics()?;
-    if let Some(metrics_address) = args.metrics_listen {
-        let metrics_listener = tokio::net::TcpListener::bind(metrics_address)
-            .await
-            .with_context(|| format!("listening on {metrics_address} for metrics"))?;
-        println!(
-            "Metrics are served on http://{}/metrics",
-            metrics_listener.local_addr()?
-        );
-        let router = metrics_router("/metrics", metrics.clone(), store.clone());
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(metrics_listener, router).await {
-                tracing::error!(%error, "the metrics listener stopped");
-            }
-        });
+    let scrape = Scrape::new(install_metrics()?, store.clone());
+    let mut policy = args.limits.policy(&args.tls);
+    match args.metrics_listen {
+        Some(metrics_address) => serve_metrics(metrics_address, scrape).await?,
+        // The API's own GET /metrics, as the contract lists it, under the
+        // API's policy; operators who keep metrics private move them to
+        // --metrics-listen.
+        None => {
+            policy.metrics = Some(integrity_api::policy::Metrics::new(move || {
+                let scrape = scrape.clone();
+                async move { scrape.render().await }
+            }));
+        }
     }
-    let mut router = app_with(
+    let router = app_with(
         AppState {
             store: store.clone(),
             base_domain: args.base_domain,
         },
-        args.limits.policy(&args.tls),
+        policy,
     );
-    if args.metrics_listen.is_none() {
-        // The API's own GET /metrics, as the contract lists it; operators
-        // who keep metrics private move them to --metrics-listen.
-        for prefix in ["", integrity_api::LEGACY_PREFIX] {
-            router = router.merge(metrics_router(
-                &format!("{prefix}/metrics"),
-                metrics.clone(),
-                store.clone(),
-            ));
-        }
-    }
     let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
     let relay = if args.no_relay {
         None
@@ -214,31 +203,98 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `GET /metrics` on the metrics listener: the recorder's figures, and the
-/// database pools' use at the moment of the scrape.
-fn metrics_router(path: &str, handle: PrometheusHandle, store: Store) -> axum::Router {
-    axum::Router::new().route(
-        path,
-        axum::routing::get(move || {
-            let (handle, store) = (handle.clone(), store.clone());
-            async move {
-                for pool in store.pool_usage() {
-                    metrics::gauge!("integrity_db_pool_connections", "pool" => pool.name, "state" => "idle")
-                        .set(f64::from(pool.idle));
-                    metrics::gauge!("integrity_db_pool_connections", "pool" => pool.name, "state" => "in_use")
-                        .set(f64::from(pool.size.saturating_sub(pool.idle)));
+/// How often a scrape may count the relay queue: the count runs over the
+/// whole outbox, and `/metrics` on the API needs no key.
+const QUEUE_COUNT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// What a scrape answers: the recorder's figures, and gauges read from the
+/// database: the pools' use, and the relay queue, whichever process
+/// delivers it.
+#[derive(Clone)]
+pub(crate) struct Scrape {
+    handle: PrometheusHandle,
+    store: Store,
+    queue_counted_at: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Scrape {
+    pub(crate) fn new(handle: PrometheusHandle, store: Store) -> Scrape {
+        Scrape {
+            handle,
+            store,
+            queue_counted_at: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub(crate) async fn render(&self) -> String {
+        for pool in self.store.pool_usage() {
+            metrics::gauge!("integrity_db_pool_connections", "pool" => pool.name, "state" => "idle")
+                .set(f64::from(pool.idle));
+            metrics::gauge!("integrity_db_pool_connections", "pool" => pool.name, "state" => "in_use")
+                .set(f64::from(pool.size.saturating_sub(pool.idle)));
+        }
+        if self.queue_count_due() {
+            match self.store.relay_summary().await {
+                Ok(summary) => {
+                    metrics::gauge!("integrity_relay_queue_depth").set(summary.queued as f64);
+                    metrics::gauge!("integrity_relay_failed_deliveries").set(summary.failed as f64);
                 }
+                Err(error) => tracing::warn!(%error, "metrics: could not count the relay queue"),
+            }
+        }
+        self.handle.render()
+    }
+
+    /// Whether this scrape counts the queue; the others within the interval
+    /// report the last count.
+    fn queue_count_due(&self) -> bool {
+        let mut counted_at = self
+            .queue_counted_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if counted_at.is_some_and(|at| now.duration_since(at) < QUEUE_COUNT_INTERVAL) {
+            return false;
+        }
+        *counted_at = Some(now);
+        true
+    }
+}
+
+/// Serves `GET /metrics` on an address of its own, in the background.
+pub(crate) async fn serve_metrics(address: SocketAddr, scrape: Scrape) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address} for metrics"))?;
+    println!(
+        "Metrics are served on http://{}/metrics",
+        listener.local_addr()?
+    );
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let scrape = scrape.clone();
+            async move {
                 (
-                    [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    handle.render(),
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    scrape.render().await,
                 )
             }
         }),
-    )
+    );
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// The process-wide metrics recorder behind `GET /metrics`.
-fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     const DELIVERY_BUCKETS: [f64; 12] = [
         0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
     ];

@@ -488,6 +488,9 @@ fn a_configuration_file_sits_between_the_defaults_and_the_environment() {
         "{from_file}"
     );
     assert!(!from_file.contains("s3cret"), "{from_file}");
+    assert!(from_file.contains("log_format = \"text\""), "{from_file}");
+    let json_logs = print(&[], &["--log-format", "json"]);
+    assert!(json_logs.contains("log_format = \"json\""), "{json_logs}");
     let from_env = print(&[("INTEGRITY_RATE_LIMIT", "7")], &[]);
     assert!(from_env.contains("rate_limit = 7"), "{from_env}");
     let from_flag = print(&[("INTEGRITY_RATE_LIMIT", "7")], &["--rate-limit", "3"]);
@@ -620,4 +623,229 @@ fn sigterm_lets_the_relay_finish_the_delivery_under_way() {
         "the delivery under way was finished: {stats:?}"
     );
     drop(runtime);
+}
+
+#[test]
+fn an_http2_client_dribbling_its_headers_is_disconnected() {
+    let server = Server::start(&["--header-timeout-secs", "1"]);
+    let mut slow = server.connect();
+    // HTTP/2 with prior knowledge: the preface, empty SETTINGS, and the
+    // head of a HEADERS frame (stream 1, END_HEADERS) announcing 64 bytes
+    // that then come one at a time, each resetting the idle timeout.
+    slow.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    slow.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap();
+    slow.write_all(&[0, 0, 64, 1, 0x4, 0, 0, 0, 1]).unwrap();
+    let writer = {
+        let mut slow = slow.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for _ in 0..40 {
+                std::thread::sleep(Duration::from_millis(200));
+                if slow.write_all(&[0x82]).is_err() {
+                    return true;
+                }
+            }
+            false
+        })
+    };
+    let closed_after = time_until_closed(&mut slow);
+    assert!(
+        closed_after < Duration::from_secs(6),
+        "open for {closed_after:?}"
+    );
+    assert!(
+        writer.join().unwrap(),
+        "the slow client could keep writing for 8 s"
+    );
+    assert_eq!(get(&server.url("/healthz"), None).status, 200);
+}
+
+#[test]
+fn over_tls_every_answer_carries_hsts_and_required_tls_refuses_every_plain_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, cert_pem) = self_signed(dir.path());
+    let server = Server::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--rate-limit",
+        "1",
+        "--rate-limit-burst",
+        "1",
+    ]);
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let https = |path: &str, key: Option<&str>| {
+        let mut request = client.get(format!("https://localhost:{}{path}", server.port));
+        if let Some(key) = key {
+            request = request.header("Authorization", format!("Token token=\"{key}\""));
+        }
+        send(request)
+    };
+    let unknown = https("/nowhere", None);
+    assert_eq!(unknown.status, 404);
+    let first = https("/call_centers", Some(ADMIN));
+    assert_eq!(first.status, 200);
+    let limited = https("/call_centers", Some(ADMIN));
+    assert_eq!(limited.status, 429);
+    for (what, response) in [
+        ("a 404 of no route", &unknown),
+        ("a 200", &first),
+        ("a 429", &limited),
+        ("/metrics", &https("/metrics", None)),
+    ] {
+        assert_eq!(
+            response
+                .headers
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap()),
+            Some("max-age=31536000"),
+            "{what}"
+        );
+    }
+
+    let plain = Server::start(&["--require-tls"]);
+    for path in ["/nowhere", "/metrics", "/openapi.json", "/call_centers"] {
+        let refused = get(&plain.url(path), Some(ADMIN));
+        assert_eq!(refused.status, 403, "{path}: {}", refused.body);
+        assert!(
+            refused.body.contains("HTTPS only"),
+            "{path}: {}",
+            refused.body
+        );
+    }
+    assert_eq!(get(&plain.url("/healthz"), None).status, 200);
+}
+
+#[test]
+fn one_key_has_one_allowance_however_its_header_is_spelt() {
+    let server = Server::start(&["--rate-limit", "1", "--rate-limit-burst", "3"]);
+    let url = server.url("/call_centers");
+    let spellings = [
+        format!("Token token=\"{ADMIN}\""),
+        format!("Token token={ADMIN}"),
+        format!("token {ADMIN}"),
+        format!("Bearer  {ADMIN} "),
+    ];
+    let statuses: Vec<u16> = spellings
+        .iter()
+        .chain(spellings.iter())
+        .map(|auth| {
+            send(
+                reqwest::Client::new()
+                    .get(&url)
+                    .header("Authorization", auth),
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(&statuses[..3], [200, 200, 200], "{statuses:?}");
+    assert!(
+        statuses[3..].iter().all(|&s| s == 429),
+        "another spelling is not another allowance: {statuses:?}"
+    );
+    // The endpoints that need no key are not counted against it.
+    for path in ["/healthz", "/openapi.json", "/metrics"] {
+        let keyed = get(&server.url(path), Some(ADMIN));
+        assert_eq!(keyed.status, 200, "{path}");
+    }
+}
+
+#[test]
+fn the_request_timeout_covers_the_wait_for_a_slot() {
+    let server = Server::start(&[
+        "--max-concurrent-requests",
+        "1",
+        "--request-timeout-secs",
+        "1",
+    ]);
+    // Four requests whose bodies never finish, one after the other: each
+    // would hold the only slot for its full second once it had it.
+    let holders: Vec<_> = (0..4)
+        .map(|_| {
+            let mut holder = server.connect();
+            write!(
+                holder,
+                "POST /tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Token token=\"{ADMIN}\"\r\nContent-Length: 50\r\n\r\n{{"
+            )
+            .unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            std::thread::spawn(move || {
+                let mut answer = String::new();
+                let _ = holder.read_to_string(&mut answer);
+                answer
+            })
+        })
+        .collect();
+    let asked_at = Instant::now();
+    let waiting = get(&server.url("/call_centers"), Some(ADMIN));
+    let waited = asked_at.elapsed();
+    assert_eq!(waiting.status, 200, "{}", waiting.body);
+    // Were the clock started only with the slot, the queue ahead would
+    // last four seconds; counted from arrival, it ends with the first
+    // holder's second, as the others' time runs out while they wait.
+    assert!(
+        waited < Duration::from_millis(3500),
+        "served after {waited:?}"
+    );
+    for holder in holders {
+        let answer = holder.join().unwrap();
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    }
+}
+
+#[test]
+fn metrics_count_the_refusals_and_the_paths_no_route_serves() {
+    let server = Server::start(&["--rate-limit", "1", "--rate-limit-burst", "1"]);
+    let url = server.url("/call_centers");
+    assert_eq!(get(&url, Some(ADMIN)).status, 200);
+    assert_eq!(get(&url, Some(ADMIN)).status, 429);
+    assert_eq!(get(&server.url("/nowhere/at/all"), None).status, 404);
+    let metrics = get(&server.url("/metrics"), None);
+    for needle in [
+        r#"integrity_http_requests_total{method="GET",route="/call_centers",status="200"} 1"#,
+        r#"integrity_http_requests_total{method="GET",route="/call_centers",status="429"} 1"#,
+        r#"integrity_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+        // No relay in this process, yet its queue is measured.
+        "integrity_relay_queue_depth 0",
+    ] {
+        assert!(
+            metrics.body.contains(needle),
+            "{needle} missing from\n{}",
+            metrics.body
+        );
+    }
+}
+
+#[test]
+fn a_relay_of_its_own_serves_its_metrics() {
+    let server = Server::start(&[]);
+    let metrics_port = free_port();
+    let database = format!("sqlite://{}/t.db", server._dir.path().display());
+    let mut relay = Command::new(env!("CARGO_BIN_EXE_integrity"))
+        .args(["--database", &database, "relay", "run"])
+        .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", metrics_port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no metrics listener"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let metrics = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), None);
+    let _ = relay.kill();
+    let _ = relay.wait();
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains("integrity_relay_queue_depth 0"),
+        "{}",
+        metrics.body
+    );
 }

@@ -87,10 +87,6 @@ impl Default for WorkerConfig {
     }
 }
 
-/// How often the queue's depth is counted for the metrics: a count over the
-/// outbox is too dear for every poll.
-const QUEUE_GAUGE_INTERVAL: Duration = Duration::from_secs(5);
-
 #[derive(Clone)]
 pub struct Worker {
     store: Store,
@@ -152,12 +148,7 @@ impl Worker {
     /// does are finished first.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut next_gauge = tokio::time::Instant::now();
         loop {
-            if tokio::time::Instant::now() >= next_gauge {
-                self.report_queue().await;
-                next_gauge = tokio::time::Instant::now() + QUEUE_GAUGE_INTERVAL;
-            }
             let idle = match self.run_once().await {
                 Ok(0) => true,
                 Ok(_) => false,
@@ -176,13 +167,6 @@ impl Worker {
             }
         }
         tracing::info!("relay worker stopped");
-    }
-
-    async fn report_queue(&self) {
-        if let Ok(summary) = self.store.relay_summary().await {
-            metrics::gauge!("integrity_relay_queue_depth").set(summary.queued as f64);
-            metrics::gauge!("integrity_relay_failed_deliveries").set(summary.failed as f64);
-        }
     }
 
     async fn attempt(&self, delivery: &Delivery) -> DeliveryOutcome {

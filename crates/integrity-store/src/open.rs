@@ -65,25 +65,40 @@ impl DatabaseUrl {
         &self.url
     }
 
-    /// The URL with any password replaced, for logs and messages.
+    /// The URL with any password replaced, for logs and messages: the one
+    /// of the user info and any given as a query parameter
+    /// (`?password=…`, which PostgreSQL accepts too).
     pub fn redacted(&self) -> String {
-        let Some(scheme_end) = self.url.find("://").map(|i| i + 3) else {
-            return self.url.clone();
-        };
-        let rest = &self.url[scheme_end..];
+        let url = self.url.as_str();
+        let scheme_end = url.find("://").map_or(0, |i| i + 3);
+        let rest = &url[scheme_end..];
         let authority_end = rest.find('/').unwrap_or(rest.len());
-        match rest[..authority_end].rfind('@') {
+        // After the user info: a password may hold a `?` of its own.
+        let (mut redacted, host_start) = match rest[..authority_end].rfind('@') {
             Some(at) => match rest[..at].find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &self.url[..scheme_end],
-                    &rest[..colon],
-                    &rest[at..]
-                ),
-                None => self.url.clone(),
+                Some(colon) => (format!("{}{}:***", &url[..scheme_end], &rest[..colon]), at),
+                None => (url[..scheme_end + at].to_string(), at),
             },
-            None => self.url.clone(),
-        }
+            None => (url[..scheme_end].to_string(), 0),
+        };
+        let after = &rest[host_start..];
+        let Some((location, query)) = after.split_once('?') else {
+            redacted.push_str(after);
+            return redacted;
+        };
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().ends_with("password") => {
+                    format!("{key}=***")
+                }
+                _ => pair.to_string(),
+            })
+            .collect();
+        redacted.push_str(location);
+        redacted.push('?');
+        redacted.push_str(&pairs.join("&"));
+        redacted
     }
 }
 
@@ -167,6 +182,21 @@ mod tests {
                 .redacted(),
             "postgres://u:***@localhost/db"
         );
+        for (url, redacted) in [
+            (
+                "postgres://u@h/d?password=secret",
+                "postgres://u@h/d?password=***",
+            ),
+            (
+                "postgres://u:s@h/d?sslmode=require&PASSWORD=secret&sslpassword=k",
+                "postgres://u:***@h/d?sslmode=require&PASSWORD=***&sslpassword=***",
+            ),
+            ("postgres://h?password=secret", "postgres://h?password=***"),
+            ("postgres://u:a?b@h/d", "postgres://u:***@h/d"),
+            ("sqlite://data/i.db?mode=rwc", "sqlite://data/i.db?mode=rwc"),
+        ] {
+            assert_eq!(DatabaseUrl::parse(url).unwrap().redacted(), redacted);
+        }
         for bad in [
             "mysql://localhost/db",
             "integrity.db",

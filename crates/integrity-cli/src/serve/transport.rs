@@ -1,18 +1,23 @@
 //! Connections: accepted over plain TCP or TLS, read with timeouts a slow
-//! or idle client cannot stretch, and closed gracefully on shutdown.
+//! or idle client cannot stretch, over HTTP/1 and HTTP/2 alike, and closed
+//! gracefully on shutdown.
 
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::{Extension, Router};
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use integrity_api::Connection;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_io_timeout::TimeoutStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -40,13 +45,28 @@ pub async fn serve(
     options: TransportOptions,
     shutdown: impl Future<Output = ()>,
 ) {
-    let graceful = GracefulShutdown::new();
+    // Every connection holds a receiver: a send asks them all to close
+    // gracefully, and the sender sees when the last one has.
+    let (stop, stopping) = watch::channel(());
     let acceptor = options.tls.clone().map(TlsAcceptor::from);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout);
+    // HTTP/2 has no header timeout, and a client dribbling a HEADERS frame
+    // (or a chain of CONTINUATIONs) resets the idle read timeout with every
+    // byte. Until its header block ends it may send no other frame, so it
+    // cannot answer a PING either: pinging a connection that has gone half
+    // the header timeout without a complete frame, and dropping it if the
+    // answer takes the other half, bounds a header block as HTTP/1's
+    // timeout bounds a head.
+    let half = (options.header_timeout / 2).max(Duration::from_millis(100));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(half)
+        .keep_alive_timeout(half);
     let builder = Arc::new(builder);
     let mut shutdown = pin!(shutdown);
     loop {
@@ -69,28 +89,41 @@ pub async fn serve(
         let router = router.clone();
         let builder = builder.clone();
         let acceptor = acceptor.clone();
-        let watcher = graceful.watcher();
-        let handshake_limit = options.header_timeout;
+        let stopping = stopping.clone();
+        let header_timeout = options.header_timeout;
         tokio::spawn(async move {
-            let tls = acceptor.is_some();
-            let service =
-                TowerToHyperService::new(router.layer(Extension(Connection { peer, tls })));
+            let connection = Connection {
+                peer,
+                tls: acceptor.is_some(),
+            };
             let result = match acceptor {
                 Some(acceptor) => {
                     let Ok(Ok(stream)) =
-                        tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await
+                        tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
                     else {
                         tracing::debug!(%peer, "TLS handshake failed or timed out");
                         return;
                     };
-                    let connection =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(connection.into_owned()).await
+                    drive(
+                        &builder,
+                        stream,
+                        router,
+                        connection,
+                        header_timeout,
+                        stopping,
+                    )
+                    .await
                 }
                 None => {
-                    let connection =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(connection.into_owned()).await
+                    drive(
+                        &builder,
+                        stream,
+                        router,
+                        connection,
+                        header_timeout,
+                        stopping,
+                    )
+                    .await
                 }
             };
             if let Err(error) = result {
@@ -99,12 +132,112 @@ pub async fn serve(
         });
     }
     drop(listener);
+    drop(stopping);
+    let _ = stop.send(());
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("every connection closed"),
+        () = stop.closed() => tracing::info!("every connection closed"),
         () = tokio::time::sleep(options.shutdown_grace) => {
             tracing::warn!(grace = ?options.shutdown_grace, "requests still running after the grace period; closing");
         }
     }
+}
+
+/// What a connection's deadline needs to know of its requests.
+#[derive(Debug, Clone, Copy, Default)]
+struct Activity {
+    in_progress: usize,
+    http1: bool,
+}
+
+/// Serves one connection until it ends, it is asked to stop, or it has gone
+/// `header_timeout` without a request in progress.
+///
+/// The deadline is what HTTP/1's header timeout is, held at the connection:
+/// HTTP/2 multiplexes requests, so no one request's head is "the next" to
+/// time, and before the first request the protocol is not even known (a
+/// client may dribble HTTP/2's preface). Once a connection turns out to be
+/// HTTP/1, hyper's own timeout takes over, as it knows when a response has
+/// been written and the next head is due. A connection past its deadline is
+/// shut down gracefully: an HTTP/2 client is told with GOAWAY and keeps the
+/// responses it is being sent.
+async fn drive<T>(
+    builder: &auto::Builder<TokioExecutor>,
+    stream: T,
+    router: Router,
+    connection: Connection,
+    header_timeout: Duration,
+    mut stopping: watch::Receiver<()>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (activity, watched) = watch::channel(Activity::default());
+    let service = router.layer(middleware::from_fn_with_state(
+        (connection, Arc::new(activity)),
+        on_request,
+    ));
+    let mut served = pin!(builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service),));
+    let mut overdue = pin!(deadline(watched, header_timeout));
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = served.as_mut() => return result,
+            _ = stopping.changed(), if !closing => {
+                closing = true;
+                served.as_mut().graceful_shutdown();
+            }
+            () = overdue.as_mut(), if !closing => {
+                tracing::debug!(peer = %connection.peer, "no request in time; closing the connection");
+                closing = true;
+                served.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+/// Completes once the connection has gone `limit` without a request in
+/// progress, unless it turned out to be HTTP/1.
+async fn deadline(mut activity: watch::Receiver<Activity>, limit: Duration) {
+    loop {
+        let now = *activity.borrow_and_update();
+        if now.http1 {
+            return std::future::pending().await;
+        }
+        // Any change, a request started or done, restarts the clock.
+        if now.in_progress == 0 {
+            tokio::select! {
+                () = tokio::time::sleep(limit) => return,
+                changed = activity.changed() => if changed.is_err() { return std::future::pending().await },
+            }
+        } else if activity.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
+}
+
+/// Gives each request what the transport knows of its connection, and
+/// keeps the connection's count of requests in progress.
+async fn on_request(
+    State((connection, activity)): State<(Connection, Arc<watch::Sender<Activity>>)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let http1 = req.version() < axum::http::Version::HTTP_2;
+    req.extensions_mut().insert(connection);
+    activity.send_modify(|a| {
+        a.in_progress += 1;
+        a.http1 |= http1;
+    });
+    // Counted down however the request ends, cancelled included.
+    struct Done(Arc<watch::Sender<Activity>>);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            self.0.send_modify(|a| a.in_progress -= 1);
+        }
+    }
+    let _done = Done(activity);
+    next.run(req).await
 }
 
 /// A TLS configuration from PEM files: the certificate chain (leaf first)
