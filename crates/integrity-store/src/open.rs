@@ -122,12 +122,17 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true);
+                // No ping before each acquire: a connection to a local file
+                // cannot go stale as a network one can, and the ping is a
+                // round trip to the driver's thread on every request.
                 let writer = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .connect_with(options.clone())
                     .await?;
                 let readers = SqlitePoolOptions::new()
                     .max_connections(4)
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Db::Sqlite { writer, readers }

@@ -9,7 +9,6 @@ use integrity_domain::ticket::{
     TicketResponse, TicketStatus,
 };
 
-use crate::catalog::custom_fields;
 use crate::conn::{query, Conn, Query};
 use crate::error::corrupt;
 use crate::{AccountId, StoreError};
@@ -37,11 +36,24 @@ pub(crate) struct TicketRow {
     closed_at: Option<i64>,
 }
 
+/// A custom field of the account with one of its values among the tickets
+/// read, or with none (`ticket_id` null).
 #[derive(sqlx::FromRow)]
-struct ValueRow {
-    ticket_id: i64,
-    custom_field_id: i64,
-    value: String,
+struct FieldValueRow {
+    id: i64,
+    type_id: i64,
+    name: String,
+    call_center_id: Option<i64>,
+    ticket_id: Option<i64>,
+    value: Option<String>,
+}
+
+/// What a ticket shows of a custom field.
+struct FieldHead {
+    id: i64,
+    type_id: i64,
+    name: String,
+    call_center_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -100,23 +112,8 @@ pub(crate) async fn assemble(
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let values: Vec<ValueRow> = conn
-        .fetch_all(in_tickets(
-            "SELECT ticket_id, custom_field_id, value FROM ticket_field_values WHERE account_id = $1",
-            account,
-            "ticket_id",
-            &ids,
-            "",
-        ))
-        .await?;
+    let (fields, mut values_by_ticket) = fields_and_values(conn, account, &ids).await?;
     let mut responses_by_ticket = responses_of(conn, account, &ids).await?;
-    let fields = custom_fields(conn, account, None).await?;
-
-    let mut values_by_ticket: HashMap<(i64, i64), serde_json::Value> = HashMap::new();
-    for v in values {
-        let value = serde_json::from_str(&v.value).map_err(corrupt("custom field value"))?;
-        values_by_ticket.insert((v.ticket_id, v.custom_field_id), value);
-    }
     rows.into_iter()
         .map(|row| {
             let content: TicketContent =
@@ -124,11 +121,7 @@ pub(crate) async fn assemble(
             let responses = responses_by_ticket.remove(&row.id).unwrap_or_default();
             let custom_fields = fields
                 .iter()
-                .filter(|f| {
-                    f.call_center
-                        .as_ref()
-                        .is_none_or(|c| c.id == row.call_center_id)
-                })
+                .filter(|f| f.call_center_id.is_none_or(|c| c == row.call_center_id))
                 .map(|f| TicketFieldValue {
                     id: f.id,
                     type_id: f.type_id,
@@ -166,6 +159,48 @@ pub(crate) async fn assemble(
             })
         })
         .collect()
+}
+
+/// The account's custom fields in `position` order, and their values among
+/// these tickets by (ticket, field). One statement rather than one for the
+/// fields and one for the values: a ticket read is a handful of statements,
+/// and with SQLite each costs a hand-off to the driver's thread that
+/// outweighs the work of the statement itself (docs/performance.md).
+async fn fields_and_values(
+    conn: &mut Conn,
+    account: AccountId,
+    ids: &[i64],
+) -> Result<(Vec<FieldHead>, HashMap<(i64, i64), serde_json::Value>), StoreError> {
+    let mut q = query!(
+        "SELECT f.id, f.type_id, f.name, f.call_center_id, v.ticket_id, v.value
+         FROM custom_fields f
+         LEFT JOIN ticket_field_values v
+           ON v.account_id = f.account_id AND v.custom_field_id = f.id",
+        account.0
+    );
+    let placeholders: Vec<String> = ids.iter().map(|id| q.arg(*id)).collect();
+    q.push(&format!(
+        " AND v.ticket_id IN ({}) WHERE f.account_id = $1 ORDER BY f.position, f.id",
+        placeholders.join(", ")
+    ));
+    let rows: Vec<FieldValueRow> = conn.fetch_all(q).await?;
+    let mut fields: Vec<FieldHead> = Vec::new();
+    let mut values = HashMap::new();
+    for row in rows {
+        if fields.last().is_none_or(|f| f.id != row.id) {
+            fields.push(FieldHead {
+                id: row.id,
+                type_id: row.type_id,
+                name: row.name,
+                call_center_id: row.call_center_id,
+            });
+        }
+        if let (Some(ticket), Some(value)) = (row.ticket_id, row.value) {
+            let value = serde_json::from_str(&value).map_err(corrupt("custom field value"))?;
+            values.insert((ticket, row.id), value);
+        }
+    }
+    Ok((fields, values))
 }
 
 /// The responses of these tickets, by ticket, oldest first.
