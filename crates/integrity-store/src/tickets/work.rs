@@ -304,9 +304,9 @@ impl Store {
     ) -> Result<TicketResponse, StoreError> {
         let mut tx = self.write().await?;
         let ticket = lock_ticket(&mut tx, account, call_center_id, number).await?;
-        let rules = response_rules(&mut tx, account, &ticket).await?;
+        let (rules, relay) = response_rules(&mut tx, account, &ticket).await?;
         rules.validate(input)?;
-        let outbox = Outbox::of(&mut tx, account, &ticket, &rules).await?;
+        let outbox = Outbox::of(relay, &ticket, &rules)?;
         let now = now_millis();
         let id = write_response(
             &mut tx,
@@ -340,7 +340,7 @@ impl Store {
     ) -> Result<Vec<TicketResponse>, StoreError> {
         let mut tx = self.write().await?;
         let ticket = lock_ticket(&mut tx, account, call_center_id, number).await?;
-        let rules = response_rules(&mut tx, account, &ticket).await?;
+        let (rules, relay) = response_rules(&mut tx, account, &ticket).await?;
         let mut errors = ValidationErrors::new();
         let mut pairs = Vec::new();
         for input in inputs {
@@ -356,7 +356,7 @@ impl Store {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        let outbox = Outbox::of(&mut tx, account, &ticket, &rules).await?;
+        let outbox = Outbox::of(relay, &ticket, &rules)?;
         let now = now_millis();
         let mut removed = false;
         for existing in load_responses(&mut tx, account, ticket.id).await? {
@@ -425,22 +425,15 @@ struct Outbox {
 }
 
 impl Outbox {
-    async fn of(
-        tx: &mut Conn,
-        account: AccountId,
+    /// From the center's relay settings, `None` when its relay is off.
+    fn of(
+        relay: Option<String>,
         ticket: &Locked,
         rules: &ResponseRules,
     ) -> Result<Option<Outbox>, StoreError> {
-        let (enabled, relay): (bool, String) = tx
-            .fetch_one(query!(
-                "SELECT relay_enabled, relay FROM call_centers WHERE account_id = $1 AND id = $2",
-                account.0,
-                ticket.call_center_id
-            ))
-            .await?;
-        if !enabled {
+        let Some(relay) = relay else {
             return Ok(None);
-        }
+        };
         let facilities = rules
             .areas
             .iter()
@@ -710,71 +703,82 @@ async fn user_ref(
     Ok(row.map_or(Value::Null, |(id, name)| json!({"id": id, "name": name})))
 }
 
+/// One row of a call center's response configuration: the center itself
+/// (`part` 0), one of its service areas (1) or one of its response codes
+/// (2). Columns a part has no use for are null or false.
 #[derive(sqlx::FromRow)]
-struct AreaRow {
-    code: String,
+struct RuleRow {
+    part: i64,
+    code: Option<String>,
     facilities: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct CodeRow {
-    code: String,
     ticket_types: Option<String>,
-    completes: bool,
+    flag: bool,
+    relay: Option<String>,
 }
 
-/// The rules for a ticket's responses, from its call center's configuration.
+/// The rules for a ticket's responses, from its call center's configuration,
+/// and the center's relay settings when its relay is on.
+///
+/// One statement of three parts rather than one per table: on SQLite each
+/// statement is a round trip to the driver's thread, made while the
+/// database's write lock is held, so it bounds the rate of every write
+/// (docs/performance.md).
 async fn response_rules(
     tx: &mut Conn,
     account: AccountId,
     ticket: &Locked,
-) -> Result<ResponseRules, StoreError> {
-    let (facility_required, facilities): (bool, String) = tx
-        .fetch_one(query!(
-            "SELECT facility_required, facilities FROM call_centers WHERE account_id = $1 AND id = $2",
-            account.0,
-            ticket.call_center_id
-        ))
-        .await?;
-    let held: Vec<AreaRow> = tx
+) -> Result<(ResponseRules, Option<String>), StoreError> {
+    let rows: Vec<RuleRow> = tx
         .fetch_all(query!(
-            "SELECT code, facilities FROM service_areas WHERE account_id = $1 AND call_center_id = $2",
+            // BIGINT: PostgreSQL would type a bare 0 as a 4-byte integer.
+            "SELECT CAST(0 AS BIGINT) AS part, NULL AS code, facilities, NULL AS ticket_types,
+                    facility_required AS flag,
+                    CASE WHEN relay_enabled THEN relay END AS relay, 0 AS position, id
+             FROM call_centers WHERE account_id = $1 AND id = $2
+             UNION ALL
+             SELECT 1, code, facilities, NULL, FALSE, NULL, 0, id
+             FROM service_areas WHERE account_id = $1 AND call_center_id = $2
+             UNION ALL
+             SELECT 2, code, NULL, ticket_types, completes, NULL, position, id
+             FROM response_codes WHERE account_id = $1 AND call_center_id = $2
+             ORDER BY part, position, id",
             account.0,
             ticket.call_center_id
         ))
         .await?;
-    let codes: Vec<CodeRow> = tx
-        .fetch_all(query!(
-            "SELECT code, ticket_types, completes FROM response_codes
-             WHERE account_id = $1 AND call_center_id = $2 ORDER BY position, id",
-            account.0,
-            ticket.call_center_id
-        ))
-        .await?;
-    let mut areas = Vec::new();
-    for code in ticket.content.service_areas() {
-        if let Some(area) = held.iter().find(|a| a.code == code) {
-            let own = optional_json(area.facilities.as_deref(), "service area facilities")?;
-            areas.push((area.code.clone(), own));
+    let mut rows = rows.into_iter().peekable();
+    let center = rows.next_if(|r| r.part == 0).ok_or(StoreError::NotFound)?;
+    let facilities = center.facilities.unwrap_or_default();
+    let mut held = Vec::new();
+    let mut codes = Vec::new();
+    for row in rows {
+        let code = row.code.unwrap_or_default();
+        if row.part == 1 {
+            held.push((code, row.facilities));
+        } else {
+            codes.push(CodeRule {
+                ticket_types: optional_json(
+                    row.ticket_types.as_deref(),
+                    "response code ticket types",
+                )?,
+                code,
+                completes: row.flag,
+            });
         }
     }
-    Ok(ResponseRules {
+    let mut areas = Vec::new();
+    for code in ticket.content.service_areas() {
+        if let Some((area, own)) = held.iter().find(|(area, _)| *area == code) {
+            let own = optional_json(own.as_deref(), "service area facilities")?;
+            areas.push((area.clone(), own));
+        }
+    }
+    let rules = ResponseRules {
         areas,
-        facility_required,
+        facility_required: center.flag,
         facilities: serde_json::from_str(&facilities).map_err(corrupt("call center facilities"))?,
-        codes: codes
-            .into_iter()
-            .map(|c| {
-                Ok(CodeRule {
-                    ticket_types: optional_json(
-                        c.ticket_types.as_deref(),
-                        "response code ticket types",
-                    )?,
-                    code: c.code,
-                    completes: c.completes,
-                })
-            })
-            .collect::<Result<_, StoreError>>()?,
+        codes,
         ticket_type: ticket.content.ticket_type.clone(),
-    })
+    };
+    Ok((rules, center.relay))
 }
