@@ -318,9 +318,9 @@ impl Store {
             now,
         )
         .await?;
-        settle(&mut tx, account, &ticket, &rules, now).await?;
-        let response = load_responses(&mut tx, account, ticket.id)
-            .await?
+        let responses = load_responses(&mut tx, account, ticket.id).await?;
+        settle(&mut tx, account, &ticket, &rules, &responses, now).await?;
+        let response = responses
             .into_iter()
             .find(|r| r.id == id)
             .ok_or(StoreError::NotFound)?;
@@ -401,8 +401,8 @@ impl Store {
             )
             .await?;
         }
-        settle(&mut tx, account, &ticket, &rules, now).await?;
         let responses = load_responses(&mut tx, account, ticket.id).await?;
+        settle(&mut tx, account, &ticket, &rules, &responses, now).await?;
         tx.commit().await?;
         Ok(responses)
     }
@@ -557,13 +557,14 @@ async fn write_response(
     Ok(id)
 }
 
-/// Closes an open ticket whose responses now complete it (contract
-/// decisions 4 and 5), inside the transaction that wrote them.
+/// Closes an open ticket whose responses, as they now are, complete it
+/// (contract decisions 4 and 5), inside the transaction that wrote them.
 async fn settle(
     tx: &mut Conn,
     account: AccountId,
     ticket: &Locked,
     rules: &ResponseRules,
+    responses: &[TicketResponse],
     now: Millis,
 ) -> Result<(), StoreError> {
     if !matches!(
@@ -572,13 +573,12 @@ async fn settle(
     ) {
         return Ok(());
     }
-    let given: Vec<GivenResponse> = load_responses(tx, account, ticket.id)
-        .await?
-        .into_iter()
+    let given: Vec<GivenResponse> = responses
+        .iter()
         .map(|r| GivenResponse {
-            service_area: r.service_area,
-            facility: r.facility,
-            code: r.code,
+            service_area: r.service_area.clone(),
+            facility: r.facility.clone(),
+            code: r.code.clone(),
         })
         .collect();
     if !rules.completed_by(&given) {
