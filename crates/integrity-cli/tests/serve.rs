@@ -138,18 +138,18 @@ fn time_until_closed(stream: &mut TcpStream) -> Duration {
     }
 }
 
-#[test]
-fn a_client_dribbling_its_headers_is_disconnected() {
-    let server = Server::start(&["--header-timeout-secs", "1"]);
+/// Opens a connection with `opening`, then sends `drip` every 200 ms for
+/// 8 s, each drip resetting the idle timeout: with a header timeout of 1 s
+/// the server must cut it off long before, and keep serving others.
+fn assert_a_dribbler_is_cut_off(server: &Server, opening: &[u8], drip: &'static [u8]) {
     let mut slow = server.connect();
-    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-        .unwrap();
+    slow.write_all(opening).unwrap();
     let writer = {
         let mut slow = slow.try_clone().unwrap();
         std::thread::spawn(move || {
             for _ in 0..40 {
                 std::thread::sleep(Duration::from_millis(200));
-                if slow.write_all(b"X-Slow: yes\r\n").is_err() {
+                if slow.write_all(drip).is_err() {
                     return true;
                 }
             }
@@ -165,8 +165,17 @@ fn a_client_dribbling_its_headers_is_disconnected() {
         writer.join().unwrap(),
         "the slow client could keep writing for 8 s"
     );
-    // Meanwhile everyone else is served.
     assert_eq!(get(&server.url("/healthz"), None).status, 200);
+}
+
+#[test]
+fn a_client_dribbling_its_headers_is_disconnected() {
+    let server = Server::start(&["--header-timeout-secs", "1"]);
+    assert_a_dribbler_is_cut_off(
+        &server,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        b"X-Slow: yes\r\n",
+    );
 }
 
 #[test]
@@ -287,6 +296,13 @@ fn requests_carry_an_id_into_the_response_and_the_json_logs() {
     assert_eq!(finished["status"], 404, "{finished}");
 }
 
+/// Fails naming the first of `lines` the metrics text lacks.
+fn assert_metrics_have(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+}
+
 #[test]
 fn metrics_are_served_on_their_own_listener_only() {
     let metrics_port = free_port();
@@ -299,17 +315,14 @@ fn metrics_are_served_on_their_own_listener_only() {
     );
     let metrics = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), None);
     assert_eq!(metrics.status, 200);
-    for needle in [
-        r#"integrity_http_requests_total{method="GET",route="/call_centers",status="200"} 1"#,
-        "integrity_http_request_duration_seconds_bucket",
-        r#"integrity_db_pool_connections{pool="readers",state="idle"}"#,
-    ] {
-        assert!(
-            metrics.body.contains(needle),
-            "{needle} missing from\n{}",
-            metrics.body
-        );
-    }
+    assert_metrics_have(
+        &metrics.body,
+        &[
+            r#"integrity_http_requests_total{method="GET",route="/call_centers",status="200"} 1"#,
+            "integrity_http_request_duration_seconds_bucket",
+            r#"integrity_db_pool_connections{pool="readers",state="idle"}"#,
+        ],
+    );
 }
 
 #[test]
@@ -377,20 +390,30 @@ fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
     (cert, key, cert_pem)
 }
 
-#[test]
-fn tls_serves_https_with_hsts() {
+/// A server on TLS with a self-signed certificate, and a client that
+/// trusts it.
+fn tls_server(extra: &[&str]) -> (Server, reqwest::Client) {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key, cert_pem) = self_signed(dir.path());
-    let server = Server::start(&[
+    let mut args = vec![
         "--tls-cert",
         cert.to_str().unwrap(),
         "--tls-key",
         key.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(extra);
+    // The key files are read at start; the directory may go once it runs.
+    let server = Server::start(&args);
     let client = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
         .build()
         .unwrap();
+    (server, client)
+}
+
+#[test]
+fn tls_serves_https_with_hsts() {
+    let (server, client) = tls_server(&[]);
     let url = format!("https://localhost:{}/call_centers", server.port);
     let response = send(
         client
@@ -628,55 +651,18 @@ fn sigterm_lets_the_relay_finish_the_delivery_under_way() {
 #[test]
 fn an_http2_client_dribbling_its_headers_is_disconnected() {
     let server = Server::start(&["--header-timeout-secs", "1"]);
-    let mut slow = server.connect();
     // HTTP/2 with prior knowledge: the preface, empty SETTINGS, and the
     // head of a HEADERS frame (stream 1, END_HEADERS) announcing 64 bytes
-    // that then come one at a time, each resetting the idle timeout.
-    slow.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
-    slow.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap();
-    slow.write_all(&[0, 0, 64, 1, 0x4, 0, 0, 0, 1]).unwrap();
-    let writer = {
-        let mut slow = slow.try_clone().unwrap();
-        std::thread::spawn(move || {
-            for _ in 0..40 {
-                std::thread::sleep(Duration::from_millis(200));
-                if slow.write_all(&[0x82]).is_err() {
-                    return true;
-                }
-            }
-            false
-        })
-    };
-    let closed_after = time_until_closed(&mut slow);
-    assert!(
-        closed_after < Duration::from_secs(6),
-        "open for {closed_after:?}"
-    );
-    assert!(
-        writer.join().unwrap(),
-        "the slow client could keep writing for 8 s"
-    );
-    assert_eq!(get(&server.url("/healthz"), None).status, 200);
+    // that then come one at a time.
+    let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    opening.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    opening.extend([0, 0, 64, 1, 0x4, 0, 0, 0, 1]);
+    assert_a_dribbler_is_cut_off(&server, &opening, &[0x82]);
 }
 
 #[test]
 fn over_tls_every_answer_carries_hsts_and_required_tls_refuses_every_plain_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key, cert_pem) = self_signed(dir.path());
-    let server = Server::start(&[
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-        "--rate-limit",
-        "1",
-        "--rate-limit-burst",
-        "1",
-    ]);
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
-        .build()
-        .unwrap();
+    let (server, client) = tls_server(&["--rate-limit", "1", "--rate-limit-burst", "1"]);
     let https = |path: &str, key: Option<&str>| {
         let mut request = client.get(format!("https://localhost:{}{path}", server.port));
         if let Some(key) = key {
@@ -804,19 +790,16 @@ fn metrics_count_the_refusals_and_the_paths_no_route_serves() {
     assert_eq!(get(&url, Some(ADMIN)).status, 429);
     assert_eq!(get(&server.url("/nowhere/at/all"), None).status, 404);
     let metrics = get(&server.url("/metrics"), None);
-    for needle in [
-        r#"integrity_http_requests_total{method="GET",route="/call_centers",status="200"} 1"#,
-        r#"integrity_http_requests_total{method="GET",route="/call_centers",status="429"} 1"#,
-        r#"integrity_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
-        // No relay in this process, yet its queue is measured.
-        "integrity_relay_queue_depth 0",
-    ] {
-        assert!(
-            metrics.body.contains(needle),
-            "{needle} missing from\n{}",
-            metrics.body
-        );
-    }
+    assert_metrics_have(
+        &metrics.body,
+        &[
+            r#"integrity_http_requests_total{method="GET",route="/call_centers",status="200"} 1"#,
+            r#"integrity_http_requests_total{method="GET",route="/call_centers",status="429"} 1"#,
+            r#"integrity_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+            // No relay in this process, yet its queue is measured.
+            "integrity_relay_queue_depth 0",
+        ],
+    );
 }
 
 #[test]

@@ -96,36 +96,27 @@ pub async fn serve(
                 peer,
                 tls: acceptor.is_some(),
             };
-            let result = match acceptor {
+            let stream: Box<dyn Io> = match acceptor {
                 Some(acceptor) => {
-                    let Ok(Ok(stream)) =
-                        tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
-                    else {
-                        tracing::debug!(%peer, "TLS handshake failed or timed out");
-                        return;
-                    };
-                    drive(
-                        &builder,
-                        stream,
-                        router,
-                        connection,
-                        header_timeout,
-                        stopping,
-                    )
-                    .await
+                    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => Box::new(stream),
+                        _ => {
+                            tracing::debug!(%peer, "TLS handshake failed or timed out");
+                            return;
+                        }
+                    }
                 }
-                None => {
-                    drive(
-                        &builder,
-                        stream,
-                        router,
-                        connection,
-                        header_timeout,
-                        stopping,
-                    )
-                    .await
-                }
+                None => Box::new(stream),
             };
+            let result = drive(
+                &builder,
+                stream,
+                router,
+                connection,
+                header_timeout,
+                stopping,
+            )
+            .await;
             if let Err(error) = result {
                 tracing::debug!(%peer, %error, "connection closed with an error");
             }
@@ -141,6 +132,11 @@ pub async fn serve(
         }
     }
 }
+
+/// A connection's byte stream, over TLS or not.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// What a connection's deadline needs to know of its requests.
 #[derive(Debug, Clone, Copy, Default)]
