@@ -64,18 +64,23 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Accepts `Token token="KEY"` (the documented form), `Token token=KEY`,
-/// `Token KEY` and `Bearer KEY`.
+/// `Token KEY` and `Bearer KEY`. As with the original's Rails token
+/// parsing, `token=` may be one of several comma-separated options
+/// (`Token token="KEY", nonce="…"`); the others are ignored.
 pub(crate) fn token_from_header(value: &str) -> Option<&str> {
     let (scheme, rest) = value.trim().split_once(' ')?;
     let rest = rest.trim();
     let token = if scheme.eq_ignore_ascii_case("token") {
-        match rest.strip_prefix("token=") {
-            Some(quoted) => quoted
-                .strip_prefix('"')
-                .and_then(|q| q.strip_suffix('"'))
-                .unwrap_or(quoted),
-            None => rest,
-        }
+        rest.split(',')
+            .map(str::trim)
+            .find_map(|option| option.strip_prefix("token="))
+            .map(|token| {
+                token
+                    .strip_prefix('"')
+                    .and_then(|quoted| quoted.strip_suffix('"'))
+                    .unwrap_or(token)
+            })
+            .unwrap_or(rest)
     } else if scheme.eq_ignore_ascii_case("bearer") {
         rest
     } else {

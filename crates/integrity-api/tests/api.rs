@@ -422,6 +422,8 @@ test_on_both_backends! {
         for value in [
             format!("Token token=\"{ACME_TOKEN}\""),
             format!("Token token={ACME_TOKEN}"),
+            format!("Token token=\"{ACME_TOKEN}\", nonce=\"abc\""),
+            format!("Token nonce=abc, token={ACME_TOKEN}"),
             format!("Token {ACME_TOKEN}"),
             format!("Bearer {ACME_TOKEN}"),
         ] {
@@ -614,6 +616,9 @@ test_on_both_backends! {
         assert_eq!(list(format!("updated_since={since}")).await, ["TX-300"]);
         assert_eq!(list("updated_since=2000-01-01T00:00:00-05:00".into()).await.len(), 3);
         assert!(list("updated_since=2999-01-01T00:00:00Z".into()).await.is_empty());
+        // A date alone is its midnight, UTC.
+        assert_eq!(list("updated_since=2000-01-01".into()).await.len(), 3);
+        assert!(list("updated_since=2999-01-01".into()).await.is_empty());
         // q: number or text, case-insensitive.
         assert_eq!(list("q=ga-100".into()).await, ["GA-100"]);
         assert_eq!(list("q=TX-300".into()).await, ["TX-300"]);
@@ -696,6 +701,7 @@ test_on_both_backends! {
                 ("per_page=", "per_page"),
                 ("updated_since=yesterday", "updated_since"),
                 ("updated_since=2016-02-30T00:00:00Z", "updated_since"),
+                ("updated_since=2016-02-30", "updated_since"),
                 ("page=abc", "page"),
                 ("page=1_x", "page"),
                 ("call_center_id=georgia", "call_center_id"),

@@ -35,6 +35,13 @@ pub fn parse_timestamp(text: &str) -> Option<Millis> {
     None
 }
 
+/// A date alone (`2026-12-04`) as its first millisecond, UTC: what a
+/// filter such as `updated_since` means by it.
+pub fn start_of_day_utc(text: &str) -> Option<Millis> {
+    let date = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
 /// Serde adapter for optional timestamps in the API's format.
 pub mod serde_opt_millis {
     use super::{format_millis, parse_timestamp, Millis};

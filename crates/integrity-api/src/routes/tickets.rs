@@ -8,7 +8,7 @@ use axum::Json;
 use integrity_domain::errors::msg;
 use integrity_domain::permission::Permission;
 use integrity_domain::ticket::{parse_intake, TicketStatus};
-use integrity_domain::time::parse_timestamp;
+use integrity_domain::time::{parse_timestamp, start_of_day_utc};
 use integrity_domain::ValidationErrors;
 use integrity_store::{IntakeOutcome, TicketCursor, TicketFilter};
 
@@ -98,7 +98,7 @@ pub(crate) async fn intake(
     path = "/tickets",
     tag = "tickets",
     summary = "Tickets, newest change first, filtered; the Link header names the next page",
-    params(("status" = Option<crate::openapi::TicketStatusName>, Query), ("call_center_id" = Option<i64>, Query), ("service_area" = Option<String>, Query, description = "Primary or additional service area"), ("updated_since" = Option<String>, Query, description = "ISO 8601 timestamp"), ("q" = Option<String>, Query, description = "Ticket number or words of the ticket"), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 500), ("page" = Option<String>, Query, pattern = "^[0-9]+_[0-9]+$", description = "Cursor from the Link header")),
+    params(("status" = Option<crate::openapi::TicketStatusName>, Query), ("call_center_id" = Option<i64>, Query), ("service_area" = Option<String>, Query, description = "Primary or additional service area"), ("updated_since" = Option<String>, Query, description = "ISO 8601 date-time, or a date (from its midnight, UTC)"), ("q" = Option<String>, Query, description = "Ticket number or words of the ticket"), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 500), ("page" = Option<String>, Query, pattern = "^[0-9]+_[0-9]+$", description = "Cursor from the Link header")),
     responses(
         (status = 200, description = "A page of tickets", body = Vec<crate::out::TicketOut>, headers(("Link" = String, description = "<URL>; rel=\"next\" when there is a next page"))),
         (status = 400, description = "The query string is malformed", body = crate::openapi::ErrorBody),
@@ -174,9 +174,12 @@ fn filter_from(params: &[(String, String)]) -> Result<TicketFilter, ApiError> {
                 Err(_) => errors.add("call_center_id", "is not a number"),
             },
             "service_area" => filter.service_area = Some(value.clone()),
-            "updated_since" => match parse_timestamp(value) {
+            "updated_since" => match parse_timestamp(value).or_else(|| start_of_day_utc(value)) {
                 Some(at) => filter.updated_since = Some(at),
-                None => errors.add("updated_since", "is not an ISO 8601 timestamp"),
+                None => errors.add(
+                    "updated_since",
+                    "is not an ISO 8601 timestamp or date (2026-12-04T09:30:00Z, 2026-12-04)",
+                ),
             },
             "q" => filter.q = Some(value.clone()),
             "per_page" => match value.parse::<u32>() {
