@@ -148,7 +148,7 @@ pub async fn watch(store: &Store, args: WatchArgs) -> anyhow::Result<()> {
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(args.interval_ms)) => {}
-            () = crate::serve::shutdown_signal() => return Ok(()),
+            () = crate::shutdown::signal() => return Ok(()),
         }
     }
 }

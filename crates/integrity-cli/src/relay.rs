@@ -80,13 +80,12 @@ pub async fn run(url: &DatabaseUrl, command: RelayCommand) -> anyhow::Result<Exi
     match command {
         RelayCommand::Run(args) => {
             if let Some(address) = args.metrics_listen {
-                let scrape =
-                    crate::serve::Scrape::new(crate::serve::install_metrics()?, store.clone());
-                crate::serve::serve_metrics(address, scrape).await?;
+                let scrape = crate::metrics::Scrape::new(crate::metrics::install()?, store.clone());
+                crate::metrics::serve(address, scrape).await?;
             }
             let worker = Worker::new(store.clone(), args.options.worker_config())?;
             println!("relay worker delivering from {}", url.redacted());
-            worker.run(crate::serve::shutdown_signal()).await;
+            worker.run(crate::shutdown::signal()).await;
         }
         RelayCommand::Status => {
             let summary = store.relay_summary().await?;

@@ -5,14 +5,12 @@ mod transport;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use integrity_api::{app_with, AppState, Policy, RateLimit};
 use integrity_relay::Worker;
 use integrity_store::{DatabaseUrl, Store};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 #[derive(clap::Args, serde::Serialize)]
 pub struct ServeArgs {
@@ -148,10 +146,10 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(demo) = demo {
         demo.print_welcome(address);
     }
-    let scrape = Scrape::new(install_metrics()?, store.clone());
+    let scrape = crate::metrics::Scrape::new(crate::metrics::install()?, store.clone());
     let mut policy = args.limits.policy(&args.tls);
     match args.metrics_listen {
-        Some(metrics_address) => serve_metrics(metrics_address, scrape).await?,
+        Some(metrics_address) => crate::metrics::serve(metrics_address, scrape).await?,
         // The API's own GET /metrics, as the contract lists it, under the
         // API's policy; operators who keep metrics private move them to
         // --metrics-listen.
@@ -192,7 +190,7 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         shutdown_grace: Duration::from_secs(args.limits.shutdown_grace_secs),
         tls,
     };
-    transport::serve(listener, router, options, shutdown_signal()).await;
+    transport::serve(listener, router, options, crate::shutdown::signal()).await;
     // The API is done; let the relay finish the deliveries under way.
     let _ = stop_relay.send(());
     if let Some(relay) = relay {
@@ -201,137 +199,4 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// How often a scrape may count the relay queue: the count runs over the
-/// whole outbox, and `/metrics` on the API needs no key.
-const QUEUE_COUNT_INTERVAL: Duration = Duration::from_secs(5);
-
-/// What a scrape answers: the recorder's figures, and gauges read from the
-/// database: the pools' use, and the relay queue, whichever process
-/// delivers it.
-#[derive(Clone)]
-pub(crate) struct Scrape {
-    handle: PrometheusHandle,
-    store: Store,
-    queue_counted_at: Arc<Mutex<Option<Instant>>>,
-}
-
-impl Scrape {
-    pub(crate) fn new(handle: PrometheusHandle, store: Store) -> Scrape {
-        Scrape {
-            handle,
-            store,
-            queue_counted_at: Arc::new(Mutex::new(None)),
-        }
-    }
-
-    pub(crate) async fn render(&self) -> String {
-        for pool in self.store.pool_usage() {
-            metrics::gauge!("integrity_db_pool_connections", "pool" => pool.name, "state" => "idle")
-                .set(f64::from(pool.idle));
-            metrics::gauge!("integrity_db_pool_connections", "pool" => pool.name, "state" => "in_use")
-                .set(f64::from(pool.size.saturating_sub(pool.idle)));
-        }
-        if self.queue_count_due() {
-            match self.store.relay_summary().await {
-                Ok(summary) => {
-                    metrics::gauge!("integrity_relay_queue_depth").set(summary.queued as f64);
-                    metrics::gauge!("integrity_relay_failed_deliveries").set(summary.failed as f64);
-                }
-                Err(error) => tracing::warn!(%error, "metrics: could not count the relay queue"),
-            }
-        }
-        self.handle.render()
-    }
-
-    /// Whether this scrape counts the queue; the others within the interval
-    /// report the last count.
-    fn queue_count_due(&self) -> bool {
-        let mut counted_at = self
-            .queue_counted_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        if counted_at.is_some_and(|at| now.duration_since(at) < QUEUE_COUNT_INTERVAL) {
-            return false;
-        }
-        *counted_at = Some(now);
-        true
-    }
-}
-
-/// Serves `GET /metrics` on an address of its own, in the background.
-pub(crate) async fn serve_metrics(address: SocketAddr, scrape: Scrape) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("listening on {address} for metrics"))?;
-    println!(
-        "Metrics are served on http://{}/metrics",
-        listener.local_addr()?
-    );
-    let router = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let scrape = scrape.clone();
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4",
-                    )],
-                    scrape.render().await,
-                )
-            }
-        }),
-    );
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "the metrics listener stopped");
-        }
-    });
-    Ok(())
-}
-
-/// The process-wide metrics recorder behind `GET /metrics`.
-pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
-    const DELIVERY_BUCKETS: [f64; 12] = [
-        0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
-    ];
-    const REQUEST_BUCKETS: [f64; 12] = [
-        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0,
-    ];
-    PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Full("integrity_relay_delivery_seconds".into()),
-            &DELIVERY_BUCKETS,
-        )?
-        .set_buckets_for_metric(
-            Matcher::Full("integrity_http_request_duration_seconds".into()),
-            &REQUEST_BUCKETS,
-        )?
-        .install_recorder()
-        .context("installing the metrics recorder")
-}
-
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -49,7 +49,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     );
     tokio::select! {
         served = simulator.serve(listener) => served?,
-        () = crate::serve::shutdown_signal() => {}
+        () = crate::shutdown::signal() => {}
     }
     Ok(ExitCode::SUCCESS)
 }
