@@ -832,3 +832,31 @@ fn a_relay_of_its_own_serves_its_metrics() {
         metrics.body
     );
 }
+
+#[test]
+fn a_client_dribbling_the_http2_preface_is_disconnected() {
+    let server = Server::start(&["--header-timeout-secs", "1"]);
+    let mut slow = server.connect();
+    // Before the preface is whole the protocol is not known, so neither
+    // protocol's own timeout applies: one byte every 0.8 s would stretch the
+    // 24 bytes over the idle timeout each.
+    slow.write_all(b"PRI * HTTP/2.0").unwrap();
+    let writer = {
+        let mut slow = slow.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for byte in b"\r\n\r\nSM\r\n\r\n" {
+                std::thread::sleep(Duration::from_millis(800));
+                if slow.write_all(&[*byte]).is_err() {
+                    return true;
+                }
+            }
+            false
+        })
+    };
+    let closed_after = time_until_closed(&mut slow);
+    assert!(
+        closed_after < Duration::from_secs(4),
+        "open for {closed_after:?}"
+    );
+    let _ = writer.join();
+}

@@ -148,12 +148,15 @@ struct Activity {
 /// Serves one connection until it ends, it is asked to stop, or it has gone
 /// `header_timeout` without a request in progress.
 ///
-/// The deadline is what HTTP/1's header timeout is, held at the connection:
-/// HTTP/2 multiplexes requests, so no one request's head is "the next" to
-/// time, and before the first request the protocol is not even known (a
-/// client may dribble HTTP/2's preface). Once a connection turns out to be
-/// HTTP/1, hyper's own timeout takes over, as it knows when a response has
-/// been written and the next head is due. A connection past its deadline is
+/// The deadline is what HTTP/1's header timeout is, held at the connection.
+/// Before the first request the protocol is not known, so neither
+/// protocol's timeout applies, and a client dribbling HTTP/2's preface
+/// would otherwise hold the connection for up to 24 idle timeouts
+/// (`a_client_dribbling_the_http2_preface_is_disconnected`). Once a
+/// connection turns out to be HTTP/1, hyper's own timeout takes over, as it
+/// knows when the next head is due; on HTTP/2 an unanswered PING cuts off a
+/// header block dribbled after the preface (see `serve`), and the deadline
+/// closes connections that stay idle. A connection past its deadline is
 /// shut down gracefully: an HTTP/2 client is told with GOAWAY and keeps the
 /// responses it is being sent.
 async fn drive<T>(
