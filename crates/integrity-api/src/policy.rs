@@ -14,6 +14,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use axum::Router;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -96,6 +97,22 @@ impl fmt::Debug for Metrics {
     }
 }
 
+impl Metrics {
+    /// `GET` of the metrics text in Prometheus' format: on the API's
+    /// address (see [`Policy::metrics`]) or on a listener of its own.
+    pub fn endpoint<S: Clone + Send + Sync + 'static>(self) -> MethodRouter<S> {
+        axum::routing::get(move || {
+            let render = self.0.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    render().await,
+                )
+            }
+        })
+    }
+}
+
 /// `GET /metrics` at the root and under the legacy prefix, when the policy
 /// serves them; merged before the layers, so that a scrape is subject to
 /// TLS, HSTS and counting like any request.
@@ -103,15 +120,7 @@ pub(crate) fn metrics_routes(policy: &Policy) -> Router<AppState> {
     let Some(metrics) = policy.metrics.clone() else {
         return Router::new();
     };
-    let endpoint = axum::routing::get(move || {
-        let render = metrics.0.clone();
-        async move {
-            (
-                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                render().await,
-            )
-        }
-    });
+    let endpoint = metrics.endpoint();
     Router::new()
         .route("/metrics", endpoint.clone())
         .route(&format!("{}/metrics", crate::LEGACY_PREFIX), endpoint)
@@ -167,8 +176,12 @@ impl Limiter {
 /// Keys tracked before idle ones are forgotten out of turn.
 const MAX_TRACKED_KEYS: usize = 100_000;
 
-/// The key a request's allowance is counted against, if it has one.
+/// The key a request's allowance is counted against, if it has one and
+/// the endpoint needs one.
 fn rate_key(req: &Request) -> Option<[u8; 32]> {
+    if keyless(req) {
+        return None;
+    }
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = crate::auth::token_from_header(value)?;
     Some(Sha256::digest(token.as_bytes()).into())
@@ -183,7 +196,7 @@ pub(crate) async fn rate_limit(
     req: Request,
     next: Next,
 ) -> Response {
-    let Some(digest) = rate_key(&req).filter(|_| !keyless(&req)) else {
+    let Some(digest) = rate_key(&req) else {
         return next.run(req).await;
     };
     if limiter.limiter.len() > MAX_TRACKED_KEYS {

@@ -52,6 +52,14 @@ impl Scrape {
         self.handle.render()
     }
 
+    /// Scrapes as the API serves them.
+    pub(crate) fn into_endpoint(self) -> integrity_api::policy::Metrics {
+        integrity_api::policy::Metrics::new(move || {
+            let scrape = self.clone();
+            async move { scrape.render().await }
+        })
+    }
+
     /// Whether this scrape counts the queue; the others within the interval
     /// report the last count.
     fn queue_count_due(&self) -> bool {
@@ -77,21 +85,7 @@ pub(crate) async fn serve(address: SocketAddr, scrape: Scrape) -> anyhow::Result
         "Metrics are served on http://{}/metrics",
         listener.local_addr()?
     );
-    let router = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let scrape = scrape.clone();
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4",
-                    )],
-                    scrape.render().await,
-                )
-            }
-        }),
-    );
+    let router = axum::Router::new().route("/metrics", scrape.into_endpoint().endpoint());
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).await {
             tracing::error!(%error, "the metrics listener stopped");

@@ -153,12 +153,7 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         // The API's own GET /metrics, as the contract lists it, under the
         // API's policy; operators who keep metrics private move them to
         // --metrics-listen.
-        None => {
-            policy.metrics = Some(integrity_api::policy::Metrics::new(move || {
-                let scrape = scrape.clone();
-                async move { scrape.render().await }
-            }));
-        }
+        None => policy.metrics = Some(scrape.into_endpoint()),
     }
     let router = app_with(
         AppState {

@@ -20,6 +20,18 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Waits until something listens on the port, at most a minute.
+fn wait_for_listener(port: u16, what: &str) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A demo server on a fresh SQLite database, stopped when dropped.
 struct Server {
     child: Child,
@@ -58,14 +70,7 @@ impl Server {
             port,
             _dir: dir,
         };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_listener(port, "the server");
         server
     }
 
@@ -341,11 +346,7 @@ fn without_a_metrics_listener_the_api_serves_metrics() {
     for path in ["/metrics", "/api/integrations/integrity/metrics"] {
         let metrics = get(&server.url(path), None);
         assert_eq!(metrics.status, 200, "{path}");
-        assert!(
-            metrics.body.contains("integrity_http_requests_total"),
-            "{}",
-            metrics.body
-        );
+        assert_metrics_have(&metrics.body, &["integrity_http_requests_total"]);
     }
 }
 
@@ -604,11 +605,7 @@ fn sigterm_lets_the_relay_finish_the_delivery_under_way() {
         port,
         _dir: dir,
     };
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_listener(port, "the server");
     let auth = format!("Token token=\"{ADMIN}\"");
     // Georgia 811 (call center 1) relays to the simulated center.
     let relay = send(
@@ -823,23 +820,12 @@ fn a_relay_of_its_own_serves_its_metrics() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", metrics_port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no metrics listener"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_listener(metrics_port, "the relay's metrics listener");
     let metrics = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), None);
     let _ = relay.kill();
     let _ = relay.wait();
     assert_eq!(metrics.status, 200);
-    assert!(
-        metrics.body.contains("integrity_relay_queue_depth 0"),
-        "{}",
-        metrics.body
-    );
+    assert_metrics_have(&metrics.body, &["integrity_relay_queue_depth 0"]);
 }
 
 #[test]

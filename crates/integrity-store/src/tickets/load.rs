@@ -171,18 +171,18 @@ async fn fields_and_values(
     account: AccountId,
     ids: &[i64],
 ) -> Result<(Vec<FieldHead>, HashMap<(i64, i64), serde_json::Value>), StoreError> {
-    let mut q = query!(
+    // The tickets narrow the join, not the fields: a field without a value
+    // among them still comes, once, with nulls.
+    let q = in_tickets(
         "SELECT f.id, f.type_id, f.name, f.call_center_id, v.ticket_id, v.value
          FROM custom_fields f
          LEFT JOIN ticket_field_values v
            ON v.account_id = f.account_id AND v.custom_field_id = f.id",
-        account.0
+        account,
+        "v.ticket_id",
+        ids,
+        " WHERE f.account_id = $1 ORDER BY f.position, f.id",
     );
-    let placeholders: Vec<String> = ids.iter().map(|id| q.arg(*id)).collect();
-    q.push(&format!(
-        " AND v.ticket_id IN ({}) WHERE f.account_id = $1 ORDER BY f.position, f.id",
-        placeholders.join(", ")
-    ));
     let rows: Vec<FieldValueRow> = conn.fetch_all(q).await?;
     let mut fields: Vec<FieldHead> = Vec::new();
     let mut values = HashMap::new();
@@ -251,7 +251,8 @@ pub(crate) async fn responses_of(
     Ok(by_ticket)
 }
 
-/// `sql AND column IN (…ids) tail`, where `$1` in `sql` is the account.
+/// `sql AND column IN (…ids) tail`, where `$1` (in `sql` or `tail`) is the
+/// account.
 fn in_tickets(sql: &str, account: AccountId, column: &str, ids: &[i64], tail: &str) -> Query {
     let mut q = query!(sql, account.0);
     let placeholders: Vec<String> = ids.iter().map(|id| q.arg(*id)).collect();
