@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use integrity_domain::custom_field::{FieldType, OptionNode};
 use integrity_domain::ticket::NamedRef;
 
-use crate::conn::{query, Conn};
+use crate::conn::{query, row, Conn};
 use crate::error::{corrupt, optional_json};
 use crate::{AccountId, Store, StoreError};
 
@@ -45,43 +45,47 @@ pub struct CustomField {
     pub options: Option<Vec<OptionNode>>,
 }
 
-#[derive(sqlx::FromRow)]
-struct CallCenterRow {
-    id: i64,
-    name: String,
-    state: Option<String>,
-    enabled: bool,
-    facility_required: bool,
-    facilities: String,
-    relay_enabled: bool,
+row! {
+    struct CallCenterRow {
+        id: i64,
+        name: String,
+        state: Option<String>,
+        enabled: bool,
+        facility_required: bool,
+        facilities: String,
+        relay_enabled: bool,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct ResponseCodeRow {
-    call_center_id: i64,
-    code: String,
-    description: String,
-    ticket_types: Option<String>,
-    completes: bool,
+row! {
+    struct ResponseCodeRow {
+        call_center_id: i64,
+        code: String,
+        description: String,
+        ticket_types: Option<String>,
+        completes: bool,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct CustomFieldRow {
-    id: i64,
-    type_id: i64,
-    name: String,
-    required: bool,
-    call_center_id: Option<i64>,
-    call_center_name: Option<String>,
-    position: i64,
+row! {
+    struct CustomFieldRow {
+        id: i64,
+        type_id: i64,
+        name: String,
+        required: bool,
+        call_center_id: Option<i64>,
+        call_center_name: Option<String>,
+        position: i64,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct OptionRow {
-    id: i64,
-    custom_field_id: i64,
-    parent_id: i64,
-    name: String,
+row! {
+    struct OptionRow {
+        id: i64,
+        custom_field_id: i64,
+        parent_id: i64,
+        name: String,
+    }
 }
 
 impl Store {

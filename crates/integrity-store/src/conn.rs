@@ -2,16 +2,16 @@
 //!
 //! Store code builds a [`Query`] (SQL text with `$n` placeholders, which both
 //! drivers accept, and its arguments) and runs it on a [`Conn`], which is a
-//! pooled connection or a transaction of either backend. Rows are decoded by
-//! `sqlx::FromRow` types that work for both. Only this module knows that
-//! there are two drivers.
+//! pooled connection or a transaction of either backend: on PostgreSQL
+//! through sqlx, on SQLite through [`crate::sqlite`]'s connections. Rows are
+//! types declared with [`row!`], which decode from both. Only this module
+//! knows that there are two drivers.
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+use sqlx::{FromRow, Postgres, Transaction};
 
-use crate::StoreError;
+use crate::{sqlite, StoreError};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone)]
@@ -113,46 +113,81 @@ macro_rules! query {
 }
 pub(crate) use query;
 
-/// A row type that decodes from both backends.
-pub(crate) trait Row:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
+/// A row decoded from SQLite, by [`row!`] for structs and by position for
+/// tuples.
+pub(crate) trait FromSqlite: Sized {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
 }
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{}
+
+macro_rules! tuple_from_sqlite {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: rusqlite::types::FromSql),+> FromSqlite for ($($t,)+) {
+            fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(($(row.get::<_, $t>($i)?,)+))
+            }
+        }
+    };
+}
+tuple_from_sqlite!(A 0);
+tuple_from_sqlite!(A 0, B 1);
+tuple_from_sqlite!(A 0, B 1, C 2);
+tuple_from_sqlite!(A 0, B 1, C 2, D 3);
+tuple_from_sqlite!(A 0, B 1, C 2, D 3, E 4);
+tuple_from_sqlite!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// A struct of a query's columns, decoded by column name on both backends:
+/// the struct is written once and both decoders follow from it.
+macro_rules! row {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident {
+        $($(#[$field_meta:meta])* $field_vis:vis $field:ident : $ty:ty),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(sqlx::FromRow)]
+        $vis struct $name {
+            $($(#[$field_meta])* $field_vis $field: $ty),*
+        }
+
+        impl $crate::conn::FromSqlite for $name {
+            fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok($name { $($field: row.get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+pub(crate) use row;
+
+/// A row type that decodes from both backends.
+pub(crate) trait Row: FromSqlite + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: FromSqlite + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 
 pub(crate) enum Conn {
-    Sqlite(PoolConnection<Sqlite>),
-    SqliteTx(Transaction<'static, Sqlite>),
+    Sqlite(sqlite::Lease),
+    SqliteTx(sqlite::Tx),
     Postgres(PoolConnection<Postgres>),
     PostgresTx(Transaction<'static, Postgres>),
 }
 
-/// Runs `$body` with `$c` bound to the underlying driver connection; the
-/// body is written once and compiled for each driver.
+/// Runs `$body` with `$c` bound to the PostgreSQL connection, whichever of
+/// the two kinds `$conn` holds, or `$sqlite` with `$s` bound to the SQLite
+/// connection.
 macro_rules! on_driver {
-    ($conn:expr, $query:expr, |$c:ident, $sql:ident, $args:ident| $body:expr) => {{
-        let Query { sql, args: $args } = $query;
+    ($conn:expr, |$s:ident| $sqlite:expr, |$c:ident| $postgres:expr) => {{
         match $conn {
-            Conn::Sqlite(inner) => {
-                let $c = &mut **inner;
-                let $sql = &*sqlite_sql(&sql, $args.len());
-                $body
+            Conn::Sqlite(lease) => {
+                let $s: &rusqlite::Connection = lease;
+                $sqlite
             }
-            Conn::SqliteTx(inner) => {
-                let $c = &mut **inner;
-                let $sql = &*sqlite_sql(&sql, $args.len());
-                $body
+            Conn::SqliteTx(tx) => {
+                let $s: &rusqlite::Connection = tx;
+                $sqlite
             }
             Conn::Postgres(inner) => {
                 let $c = &mut **inner;
-                let $sql = sql.as_str();
-                $body
+                $postgres
             }
             Conn::PostgresTx(inner) => {
                 let $c = &mut **inner;
-                let $sql = sql.as_str();
-                $body
+                $postgres
             }
         }
     }};
@@ -173,52 +208,110 @@ macro_rules! bind_args {
     }};
 }
 
-/// The SQL as SQLite should see it. SQLite finds a numbered
-/// parameter's name by a linear search, and the driver asks for every
-/// parameter's name, so binding costs the square of the parameter count:
-/// most of the time of a multi-row insert. Anonymous `?` parameters skip
-/// the search, and mean the same when `$1 … $n` each appear once, in
-/// order, as they do in SQL built by `arg`.
-fn sqlite_sql(sql: &str, arg_count: usize) -> std::borrow::Cow<'_, str> {
-    if arg_count < 8 {
+impl rusqlite::ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+        Ok(match self {
+            Arg::Int(Some(v)) => ToSqlOutput::Owned(Value::Integer(*v)),
+            Arg::Bool(Some(v)) => ToSqlOutput::Owned(Value::Integer(i64::from(*v))),
+            Arg::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Arg::Bytes(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+            Arg::Int(None) | Arg::Bool(None) | Arg::Text(None) | Arg::Bytes(None) => {
+                ToSqlOutput::Owned(Value::Null)
+            }
+        })
+    }
+}
+
+/// The SQL as SQLite should see it: `$n` becomes `?n`. SQLite treats `$n`
+/// as a name, numbered in order of first appearance, and finds a name by a
+/// linear search; `?n` is the parameter numbered `n`, so the `n`-th
+/// argument binds to it directly, whatever the order of appearance.
+/// Quoted text and identifiers are left as they are.
+fn sqlite_sql(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('$') {
         return sql.into();
     }
     let mut out = String::with_capacity(sql.len());
-    let mut expected = 1;
-    let mut rest = sql;
-    while let Some(at) = rest.find('$') {
-        let digits = rest[at + 1..]
-            .bytes()
-            .take_while(u8::is_ascii_digit)
-            .count();
-        if rest[at + 1..at + 1 + digits].parse() != Ok(expected) {
-            return sql.into();
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, '$') if chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.push('?');
+                continue;
+            }
+            _ => {}
         }
-        out.push_str(&rest[..at]);
-        out.push('?');
-        rest = &rest[at + 1 + digits..];
-        expected += 1;
+        out.push(c);
     }
-    if expected != arg_count + 1 {
-        return sql.into();
-    }
-    out.push_str(rest);
     out.into()
+}
+
+/// Prepares (or takes from the connection's cache) `sql` and binds `args`:
+/// `?n` takes the `n`-th.
+fn sqlite_statement<'c>(
+    conn: &'c rusqlite::Connection,
+    sql: &str,
+    args: &[Arg],
+) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+    let mut statement = conn.prepare_cached(&sqlite_sql(sql))?;
+    let wanted = statement.parameter_count();
+    if wanted > args.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(args.len(), wanted));
+    }
+    for (index, arg) in args.iter().enumerate().take(wanted) {
+        statement.raw_bind_parameter(index + 1, arg)?;
+    }
+    Ok(statement)
+}
+
+/// Runs a statement to its end, collecting at most `limit` rows.
+fn sqlite_rows<T: FromSqlite>(
+    conn: &rusqlite::Connection,
+    q: &Query,
+    limit: usize,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = sqlite_statement(conn, &q.sql, &q.args)?;
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        if out.len() < limit {
+            out.push(T::from_sqlite(row)?);
+        } else {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// A statement whose rows, if any, are not wanted; the rows it changed.
+fn sqlite_execute(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<u64> {
+    let mut statement = sqlite_statement(conn, &q.sql, &q.args)?;
+    let writes = !statement.readonly();
+    let mut rows = statement.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(if writes { conn.changes() } else { 0 })
 }
 
 impl Conn {
     pub async fn execute(&mut self, q: Query) -> Result<u64, StoreError> {
-        let done = on_driver!(self, q, |c, sql, args| bind_args!(sqlx::query(sql), args)
-            .execute(c)
-            .await?
-            .rows_affected());
+        let done = on_driver!(self, |s| sqlite_execute(s, &q)?, |c| bind_args!(
+            sqlx::query(&q.sql),
+            q.args
+        )
+        .execute(c)
+        .await?
+        .rows_affected());
         Ok(done)
     }
 
     pub async fn fetch_all<T: Row>(&mut self, q: Query) -> Result<Vec<T>, StoreError> {
-        let rows = on_driver!(self, q, |c, sql, args| bind_args!(
-            sqlx::query_as::<_, T>(sql),
-            args
+        let rows = on_driver!(self, |s| sqlite_rows(s, &q, usize::MAX)?, |c| bind_args!(
+            sqlx::query_as::<_, T>(&q.sql),
+            q.args
         )
         .fetch_all(c)
         .await?);
@@ -226,9 +319,9 @@ impl Conn {
     }
 
     pub async fn fetch_optional<T: Row>(&mut self, q: Query) -> Result<Option<T>, StoreError> {
-        let row = on_driver!(self, q, |c, sql, args| bind_args!(
-            sqlx::query_as::<_, T>(sql),
-            args
+        let row = on_driver!(self, |s| sqlite_rows(s, &q, 1)?.pop(), |c| bind_args!(
+            sqlx::query_as::<_, T>(&q.sql),
+            q.args
         )
         .fetch_optional(c)
         .await?);
@@ -236,19 +329,22 @@ impl Conn {
     }
 
     pub async fn fetch_one<T: Row>(&mut self, q: Query) -> Result<T, StoreError> {
-        let row = on_driver!(self, q, |c, sql, args| bind_args!(
-            sqlx::query_as::<_, T>(sql),
-            args
-        )
-        .fetch_one(c)
-        .await?);
+        let row = on_driver!(
+            self,
+            |s| sqlite_rows(s, &q, 1)?
+                .pop()
+                .ok_or(rusqlite::Error::QueryReturnedNoRows)?,
+            |c| bind_args!(sqlx::query_as::<_, T>(&q.sql), q.args)
+                .fetch_one(c)
+                .await?
+        );
         Ok(row)
     }
 
     /// Commits a transaction; a plain connection has nothing to commit.
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Conn::SqliteTx(tx) => tx.commit().await?,
+            Conn::SqliteTx(tx) => tx.commit()?,
             Conn::PostgresTx(tx) => tx.commit().await?,
             Conn::Sqlite(_) | Conn::Postgres(_) => {}
         }
@@ -261,19 +357,24 @@ mod tests {
     use super::sqlite_sql;
 
     #[test]
-    fn sqlite_gets_anonymous_parameters_only_when_they_mean_the_same() {
-        let in_order = "INSERT INTO t VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)";
+    fn sqlite_gets_numbered_parameters_outside_quotes_only() {
         assert_eq!(
-            sqlite_sql(in_order, 8),
-            "INSERT INTO t VALUES (?, ?, ?, ?), (?, ?, ?, ?)"
+            sqlite_sql("INSERT INTO t VALUES ($1, $2), ($3, $10)"),
+            "INSERT INTO t VALUES (?1, ?2), (?3, ?10)"
         );
-        let repeated = "SELECT 1 WHERE a = $1 AND b = $2 OR c = $1 AND $3 $4 $5 $6 $7";
-        assert_eq!(sqlite_sql(repeated, 8), repeated);
-        let out_of_order = "VALUES ($2, $1, $3, $4, $5, $6, $7, $8)";
-        assert_eq!(sqlite_sql(out_of_order, 8), out_of_order);
-        let fewer_than_bound = "VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        assert_eq!(sqlite_sql(fewer_than_bound, 8), fewer_than_bound);
-        let short = "SELECT $1";
-        assert_eq!(sqlite_sql(short, 1), short);
+        assert_eq!(
+            sqlite_sql("SELECT 1 WHERE a = $2 AND b = $1 OR c = $2"),
+            "SELECT 1 WHERE a = ?2 AND b = ?1 OR c = ?2"
+        );
+        let quoted = r#"SELECT json_extract(x, '$.a'), '$1', "$2" FROM t WHERE y = $1"#;
+        assert_eq!(
+            sqlite_sql(quoted),
+            r#"SELECT json_extract(x, '$.a'), '$1', "$2" FROM t WHERE y = ?1"#
+        );
+        assert_eq!(
+            sqlite_sql("SELECT 'it''s $1' || $1"),
+            "SELECT 'it''s $1' || ?1"
+        );
+        assert_eq!(sqlite_sql("SELECT 1"), "SELECT 1");
     }
 }

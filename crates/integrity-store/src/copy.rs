@@ -15,11 +15,10 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Row, TypeInfo, ValueRef};
 
 use crate::backup::sqlite_file;
-use crate::conn::{query, Arg, Conn, Query};
+use crate::conn::{query, Arg, Conn, FromSqlite, Query};
 use crate::{Backend, DatabaseUrl, Db, Store, StoreError};
 
 /// How a column is declared, and so how its values are bound: SQLite keeps
@@ -463,7 +462,7 @@ async fn snapshot(store: &Store) -> Result<Conn, StoreError> {
     Ok(match &store.db {
         // In WAL mode a read transaction reads one snapshot, taken at its
         // first read, to its end.
-        Db::Sqlite { readers, .. } => Conn::SqliteTx(readers.begin().await?),
+        Db::Sqlite { readers, .. } => Conn::SqliteTx(readers.begin("BEGIN").await?),
         // PostgreSQL only: its default READ COMMITTED would let each page
         // see what committed since the previous one; REPEATABLE READ keeps
         // the snapshot of the first statement. SQLite has no such levels.
@@ -605,20 +604,24 @@ fn unexpected(index: usize, what: &str) -> sqlx::Error {
     }
 }
 
-impl<'r> FromRow<'r, SqliteRow> for Cells {
-    fn from_row(row: &'r SqliteRow) -> Result<Self, sqlx::Error> {
-        (0..row.len())
+impl FromSqlite for Cells {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        use rusqlite::types::ValueRef;
+        (0..row.as_ref().column_count())
             .map(|i| {
-                let raw = row.try_get_raw(i)?;
-                if raw.is_null() {
-                    return Ok(Value::Null);
-                }
                 // The value's own storage class: SQLite's columns hold any.
-                Ok(match raw.type_info().name() {
-                    "INTEGER" => Value::Int(row.try_get_unchecked(i)?),
-                    "TEXT" => Value::Text(row.try_get_unchecked(i)?),
-                    "BLOB" => Value::Bytes(row.try_get_unchecked(i)?),
-                    other => return Err(unexpected(i, other)),
+                Ok(match row.get_ref(i)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Text(_) => Value::Text(row.get(i)?),
+                    ValueRef::Blob(v) => Value::Bytes(v.to_vec()),
+                    ValueRef::Real(_) => {
+                        return Err(rusqlite::Error::InvalidColumnType(
+                            i,
+                            row.as_ref().column_name(i)?.to_string(),
+                            rusqlite::types::Type::Real,
+                        ))
+                    }
                 })
             })
             .collect::<Result<_, _>>()
@@ -1261,7 +1264,10 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(
-                matches!(e, CopyError::Store(StoreError::Database(_))),
+                matches!(
+                    e,
+                    CopyError::Store(StoreError::Database(_) | StoreError::Sqlite(_))
+                ),
                 "{e}"
             );
             assert!(row_counts(&destination.store).await.iter().all(|n| *n == 0));

@@ -17,6 +17,11 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The store was closed (the server is shutting down).
+    #[error("the database is closed")]
+    Closed,
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     /// Stored data that cannot be read back: a bug or a damaged database.

@@ -12,6 +12,7 @@ mod error;
 mod open;
 mod provision;
 pub mod relay;
+mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tickets;
@@ -29,7 +30,8 @@ pub use tickets::{
 pub use users::{ApiToken, Principal, User};
 
 use conn::Conn;
-use sqlx::{PgPool, SqlitePool};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::PgPool;
 
 /// The account a request or command works in. Only the store and the
 /// authentication step create one.
@@ -57,8 +59,10 @@ enum Db {
     /// connection, so they queue in the process instead of failing with
     /// `SQLITE_BUSY`; reads use their own pool and run beside it (WAL).
     Sqlite {
-        writer: SqlitePool,
-        readers: SqlitePool,
+        writer: sqlite::Pool,
+        readers: sqlite::Pool,
+        /// For sqlx's own connections: migrations.
+        options: Box<SqliteConnectOptions>,
     },
     Postgres(PgPool),
 }
@@ -84,9 +88,7 @@ impl Store {
     /// and writes later can fail midway when another process holds the lock.
     async fn write(&self) -> Result<Conn, StoreError> {
         Ok(match &self.db {
-            Db::Sqlite { writer, .. } => {
-                Conn::SqliteTx(writer.begin_with("BEGIN IMMEDIATE").await?)
-            }
+            Db::Sqlite { writer, .. } => Conn::SqliteTx(writer.begin("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Conn::PostgresTx(pool.begin().await?),
         })
     }
@@ -100,7 +102,9 @@ impl Store {
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
         };
         match &self.db {
-            Db::Sqlite { writer, readers } => vec![
+            Db::Sqlite {
+                writer, readers, ..
+            } => vec![
                 usage("writer", writer.size(), writer.num_idle()),
                 usage("readers", readers.size(), readers.num_idle()),
             ],
@@ -111,9 +115,11 @@ impl Store {
     /// Closes the pools, waiting for connections in use.
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite { writer, readers } => {
-                writer.close().await;
-                readers.close().await;
+            Db::Sqlite {
+                writer, readers, ..
+            } => {
+                writer.close();
+                readers.close();
             }
             Db::Postgres(pool) => pool.close().await,
         }

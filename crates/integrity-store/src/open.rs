@@ -4,9 +4,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::Connection;
 
-use crate::{Db, Store, StoreError};
+use crate::{sqlite, Db, Store, StoreError};
+
+/// How long an SQLite statement waits for another process's lock before
+/// it fails with `SQLITE_BUSY`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -114,28 +119,28 @@ impl Store {
     pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
         let db = match url.backend {
             Backend::Sqlite => {
+                // The same settings as `sqlite::Settings` gives the store's
+                // own connections.
                 let options = SqliteConnectOptions::from_str(&url.url)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    // FULL: an acknowledged write survives a power cut, not
-                    // only a crash of the process.
                     .synchronous(SqliteSynchronous::Full)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true);
-                // No ping before each acquire: a connection to a local file
-                // cannot go stale as a network one can, and the ping is a
-                // round trip to the driver's thread on every request.
-                let writer = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .test_before_acquire(false)
-                    .connect_with(options.clone())
-                    .await?;
-                let readers = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .test_before_acquire(false)
-                    .connect_with(options)
-                    .await?;
-                Db::Sqlite { writer, readers }
+                let settings = sqlite::Settings {
+                    path: options.get_filename().to_path_buf(),
+                    busy_timeout: SQLITE_BUSY_TIMEOUT,
+                };
+                // One writer: writes queue in the process rather than fail
+                // with `SQLITE_BUSY`.
+                let writer = sqlite::Pool::new(settings.clone(), 1);
+                let readers = sqlite::Pool::new(settings, 4);
+                writer.warm().await?;
+                Db::Sqlite {
+                    writer,
+                    readers,
+                    options: Box::new(options),
+                }
             }
             Backend::Postgres => Db::Postgres(
                 PgPoolOptions::new()
@@ -150,7 +155,11 @@ impl Store {
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.db {
-            Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Db::Sqlite { options, .. } => {
+                let mut conn = sqlx::SqliteConnection::connect_with(options).await?;
+                SQLITE_MIGRATIONS.run(&mut conn).await?;
+                conn.close().await?;
+            }
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())

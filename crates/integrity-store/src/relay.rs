@@ -9,7 +9,7 @@ use integrity_domain::time::{now_millis, Millis};
 use rand::RngCore;
 use serde_json::json;
 
-use crate::conn::{query, Conn};
+use crate::conn::{query, row, Conn};
 use crate::error::corrupt;
 use crate::tickets::record;
 use crate::{AccountId, Store, StoreError};
@@ -161,32 +161,34 @@ pub(crate) async fn cancel_unsent(
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
-struct ClaimedRow {
-    account_id: i64,
-    id: i64,
-    response_id: i64,
-    ticket_id: i64,
-    call_center_id: i64,
-    payload: String,
-    attempts: i64,
-    created_at: i64,
+row! {
+    struct ClaimedRow {
+        account_id: i64,
+        id: i64,
+        response_id: i64,
+        ticket_id: i64,
+        call_center_id: i64,
+        payload: String,
+        attempts: i64,
+        created_at: i64,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct ViewRow {
-    id: i64,
-    response_id: i64,
-    ticket_id: i64,
-    call_center_id: i64,
-    payload: String,
-    status: String,
-    attempts: i64,
-    next_attempt_at: i64,
-    messages: String,
-    last_error: Option<String>,
-    created_at: i64,
-    delivered_at: Option<i64>,
+row! {
+    struct ViewRow {
+        id: i64,
+        response_id: i64,
+        ticket_id: i64,
+        call_center_id: i64,
+        payload: String,
+        status: String,
+        attempts: i64,
+        next_attempt_at: i64,
+        messages: String,
+        last_error: Option<String>,
+        created_at: i64,
+        delivered_at: Option<i64>,
+    }
 }
 
 impl Store {

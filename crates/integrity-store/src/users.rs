@@ -7,7 +7,7 @@ use integrity_domain::permission::{Overrides, Permission};
 use integrity_domain::time::{now_millis, Millis};
 use integrity_domain::user::{NewUser, UserChanges};
 
-use crate::conn::{query, Conn};
+use crate::conn::{query, row, Conn};
 use crate::error::corrupt;
 use crate::{tokens, AccountId, Store, StoreError};
 
@@ -55,39 +55,42 @@ pub struct ApiToken {
     pub last_used_at: Option<Millis>,
 }
 
-#[derive(sqlx::FromRow)]
-struct PrincipalRow {
-    token_id: i64,
-    last_used_at: Option<i64>,
-    account_id: i64,
-    subdomain: String,
-    api_enabled: bool,
-    user_id: i64,
-    user_name: String,
-    role: String,
-    grants: String,
-    revokes: String,
+row! {
+    struct PrincipalRow {
+        token_id: i64,
+        last_used_at: Option<i64>,
+        account_id: i64,
+        subdomain: String,
+        api_enabled: bool,
+        user_id: i64,
+        user_name: String,
+        role: String,
+        grants: String,
+        revokes: String,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    name: String,
-    email: String,
-    role: String,
-    active: bool,
-    grants: String,
-    revokes: String,
-    created_at: i64,
+row! {
+    struct UserRow {
+        id: i64,
+        name: String,
+        email: String,
+        role: String,
+        active: bool,
+        grants: String,
+        revokes: String,
+        created_at: i64,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    id: i64,
-    user_id: i64,
-    prefix: String,
-    created_at: i64,
-    last_used_at: Option<i64>,
+row! {
+    struct TokenRow {
+        id: i64,
+        user_id: i64,
+        prefix: String,
+        created_at: i64,
+        last_used_at: Option<i64>,
+    }
 }
 
 impl From<TokenRow> for ApiToken {

@@ -3,7 +3,7 @@
 use integrity_domain::ticket::NamedRef;
 use integrity_domain::time::Millis;
 
-use crate::conn::query;
+use crate::conn::{query, row};
 use crate::error::corrupt;
 use crate::{AccountId, Store, StoreError};
 
@@ -18,14 +18,15 @@ pub struct HistoryEntry {
     pub created_at: Millis,
 }
 
-#[derive(sqlx::FromRow)]
-struct HistoryRow {
-    id: i64,
-    kind: String,
-    actor_id: Option<i64>,
-    actor_name: Option<String>,
-    data: String,
-    created_at: i64,
+row! {
+    struct HistoryRow {
+        id: i64,
+        kind: String,
+        actor_id: Option<i64>,
+        actor_name: Option<String>,
+        data: String,
+        created_at: i64,
+    }
 }
 
 impl Store {
@@ -84,17 +85,18 @@ pub struct StoredDocument {
     pub received_at: Millis,
 }
 
-#[derive(sqlx::FromRow)]
-struct DocumentRow {
-    id: i64,
-    version_number: i64,
-    role: String,
-    format: String,
-    name: Option<String>,
-    content_type: String,
-    sha256: String,
-    body: Vec<u8>,
-    received_at: i64,
+row! {
+    struct DocumentRow {
+        id: i64,
+        version_number: i64,
+        role: String,
+        format: String,
+        name: Option<String>,
+        content_type: String,
+        sha256: String,
+        body: Vec<u8>,
+        received_at: i64,
+    }
 }
 
 impl Store {

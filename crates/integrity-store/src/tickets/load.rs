@@ -9,7 +9,7 @@ use integrity_domain::ticket::{
     TicketResponse, TicketStatus,
 };
 
-use crate::conn::{query, Conn, Query};
+use crate::conn::{query, row, Conn, Query};
 use crate::error::corrupt;
 use crate::{AccountId, StoreError};
 
@@ -20,32 +20,34 @@ pub(crate) const TICKET_SELECT: &str = "SELECT t.id, t.call_center_id, c.name AS
     JOIN call_centers c ON c.account_id = t.account_id AND c.id = t.call_center_id
     LEFT JOIN users u ON u.account_id = t.account_id AND u.id = t.assignee_id";
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct TicketRow {
-    pub id: i64,
-    call_center_id: i64,
-    call_center_name: String,
-    relay_enabled: bool,
-    version_number: i64,
-    status: String,
-    assignee_id: Option<i64>,
-    assignee_name: Option<String>,
-    content: String,
-    created_at: i64,
-    pub updated_at: i64,
-    closed_at: Option<i64>,
+row! {
+    pub(crate) struct TicketRow {
+        pub id: i64,
+        call_center_id: i64,
+        call_center_name: String,
+        relay_enabled: bool,
+        version_number: i64,
+        status: String,
+        assignee_id: Option<i64>,
+        assignee_name: Option<String>,
+        content: String,
+        created_at: i64,
+        pub updated_at: i64,
+        closed_at: Option<i64>,
+    }
 }
 
-/// A custom field of the account with one of its values among the tickets
-/// read, or with none (`ticket_id` null).
-#[derive(sqlx::FromRow)]
-struct FieldValueRow {
-    id: i64,
-    type_id: i64,
-    name: String,
-    call_center_id: Option<i64>,
-    ticket_id: Option<i64>,
-    value: Option<String>,
+row! {
+    /// A custom field of the account with one of its values among the tickets
+    /// read, or with none (`ticket_id` null).
+    struct FieldValueRow {
+        id: i64,
+        type_id: i64,
+        name: String,
+        call_center_id: Option<i64>,
+        ticket_id: Option<i64>,
+        value: Option<String>,
+    }
 }
 
 /// What a ticket shows of a custom field.
@@ -56,20 +58,21 @@ struct FieldHead {
     call_center_id: Option<i64>,
 }
 
-#[derive(sqlx::FromRow)]
-struct ResponseRow {
-    id: i64,
-    ticket_id: i64,
-    service_area: String,
-    facility: String,
-    code: String,
-    comment: String,
-    status: String,
-    created_at: i64,
-    updated_at: i64,
-    responded_at: Option<i64>,
-    respondent_id: Option<i64>,
-    respondent_name: Option<String>,
+row! {
+    struct ResponseRow {
+        id: i64,
+        ticket_id: i64,
+        service_area: String,
+        facility: String,
+        code: String,
+        comment: String,
+        status: String,
+        created_at: i64,
+        updated_at: i64,
+        responded_at: Option<i64>,
+        respondent_id: Option<i64>,
+        respondent_name: Option<String>,
+    }
 }
 
 pub(crate) async fn ticket_by_number(

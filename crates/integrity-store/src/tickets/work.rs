@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::{load, record};
 use crate::catalog::custom_fields;
-use crate::conn::{query, Conn};
+use crate::conn::{query, row, Conn};
 use crate::error::{corrupt, optional_json};
 use crate::relay;
 use crate::{AccountId, Store, StoreError};
@@ -40,13 +40,14 @@ struct Locked {
     content: TicketContent,
 }
 
-#[derive(sqlx::FromRow)]
-struct LockedRow {
-    id: i64,
-    call_center_id: i64,
-    status: String,
-    assignee_id: Option<i64>,
-    content: String,
+row! {
+    struct LockedRow {
+        id: i64,
+        call_center_id: i64,
+        status: String,
+        assignee_id: Option<i64>,
+        content: String,
+    }
 }
 
 /// Locks a ticket's row by a no-op update. On PostgreSQL the row lock makes
@@ -408,11 +409,12 @@ impl Store {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ExistingResponse {
-    id: i64,
-    code: String,
-    comment: String,
+row! {
+    struct ExistingResponse {
+        id: i64,
+        code: String,
+        comment: String,
+    }
 }
 
 /// Where a ticket's changed responses go when its call center's relay is on.
@@ -703,17 +705,18 @@ async fn user_ref(
     Ok(row.map_or(Value::Null, |(id, name)| json!({"id": id, "name": name})))
 }
 
-/// One row of a call center's response configuration: the center itself
-/// (`part` 0), one of its service areas (1) or one of its response codes
-/// (2). Columns a part has no use for are null or false.
-#[derive(sqlx::FromRow)]
-struct RuleRow {
-    part: i64,
-    code: Option<String>,
-    facilities: Option<String>,
-    ticket_types: Option<String>,
-    flag: bool,
-    relay: Option<String>,
+row! {
+    /// One row of a call center's response configuration: the center itself
+    /// (`part` 0), one of its service areas (1) or one of its response codes
+    /// (2). Columns a part has no use for are null or false.
+    struct RuleRow {
+        part: i64,
+        code: Option<String>,
+        facilities: Option<String>,
+        ticket_types: Option<String>,
+        flag: bool,
+        relay: Option<String>,
+    }
 }
 
 /// The rules for a ticket's responses, from its call center's configuration,
