@@ -163,6 +163,7 @@ impl<T> Row for T where T: FromSqlite + for<'r> FromRow<'r, PgRow> + Send + Unpi
 pub(crate) enum Conn {
     Sqlite(sqlite::Lease),
     SqliteTx(sqlite::Tx),
+    SqliteWrite(sqlite::Write),
     Postgres(PoolConnection<Postgres>),
     PostgresTx(Transaction<'static, Postgres>),
 }
@@ -179,6 +180,10 @@ macro_rules! on_driver {
             }
             Conn::SqliteTx(tx) => {
                 let $s: &rusqlite::Connection = tx;
+                $sqlite
+            }
+            Conn::SqliteWrite(write) => {
+                let $s: &rusqlite::Connection = write;
                 $sqlite
             }
             Conn::Postgres(inner) => {
@@ -345,6 +350,7 @@ impl Conn {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
             Conn::SqliteTx(tx) => tx.commit()?,
+            Conn::SqliteWrite(write) => write.commit().await?,
             Conn::PostgresTx(tx) => tx.commit().await?,
             Conn::Sqlite(_) | Conn::Postgres(_) => {}
         }

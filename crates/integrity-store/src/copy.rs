@@ -1246,7 +1246,8 @@ mod tests {
         let Db::Sqlite { writer, .. } = &source.store.db else {
             unreachable!()
         };
-        let mut conn = Conn::Sqlite(writer.acquire().await.unwrap());
+        let side_door = crate::sqlite::Pool::new(writer.settings().clone(), 1);
+        let mut conn = Conn::Sqlite(side_door.acquire().await.unwrap());
         // SQLite only, like this source: a connection can stop checking
         // foreign keys, which no transaction of the store ever does.
         conn.execute(query!("PRAGMA foreign_keys = OFF"))

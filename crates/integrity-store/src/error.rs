@@ -19,6 +19,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The commit of a group of writes failed: none of them was made.
+    #[error("database: the commit failed: {0}")]
+    CommitFailed(String),
     /// The store was closed (the server is shutting down).
     #[error("the database is closed")]
     Closed,

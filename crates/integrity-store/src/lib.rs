@@ -59,7 +59,7 @@ enum Db {
     /// connection, so they queue in the process instead of failing with
     /// `SQLITE_BUSY`; reads use their own pool and run beside it (WAL).
     Sqlite {
-        writer: sqlite::Pool,
+        writer: sqlite::Writer,
         readers: sqlite::Pool,
         /// For sqlx's own connections: migrations.
         options: Box<SqliteConnectOptions>,
@@ -83,12 +83,14 @@ impl Store {
         })
     }
 
-    /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, which
-    /// takes the write lock at once: a deferred transaction that reads first
-    /// and writes later can fail midway when another process holds the lock.
+    /// A write transaction. On SQLite it is a write of a group that commits
+    /// together (`sqlite::Writer`), and the group's transaction starts with
+    /// `BEGIN IMMEDIATE`, which takes the write lock at once: a deferred
+    /// transaction that reads first and writes later can fail midway when
+    /// another process holds the lock.
     async fn write(&self) -> Result<Conn, StoreError> {
         Ok(match &self.db {
-            Db::Sqlite { writer, .. } => Conn::SqliteTx(writer.begin("BEGIN IMMEDIATE").await?),
+            Db::Sqlite { writer, .. } => Conn::SqliteWrite(writer.begin().await?),
             Db::Postgres(pool) => Conn::PostgresTx(pool.begin().await?),
         })
     }
@@ -105,7 +107,7 @@ impl Store {
             Db::Sqlite {
                 writer, readers, ..
             } => vec![
-                usage("writer", writer.size(), writer.num_idle()),
+                usage("writer", 1, usize::from(writer.is_idle())),
                 usage("readers", readers.size(), readers.num_idle()),
             ],
             Db::Postgres(pool) => vec![usage("postgres", pool.size(), pool.num_idle())],
@@ -118,7 +120,7 @@ impl Store {
             Db::Sqlite {
                 writer, readers, ..
             } => {
-                writer.close();
+                writer.close().await;
                 readers.close();
             }
             Db::Postgres(pool) => pool.close().await,

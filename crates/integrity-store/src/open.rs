@@ -133,7 +133,7 @@ impl Store {
                 };
                 // One writer: writes queue in the process rather than fail
                 // with `SQLITE_BUSY`.
-                let writer = sqlite::Pool::new(settings.clone(), 1);
+                let writer = sqlite::Writer::new(settings.clone());
                 let readers = sqlite::Pool::new(settings, 4);
                 writer.warm().await?;
                 Db::Sqlite {

@@ -1,4 +1,5 @@
-//! SQLite connections whose statements run on the calling thread.
+//! SQLite connections whose statements run on the calling thread: a pool of
+//! readers here, the writer in [`writer`].
 //!
 //! sqlx's SQLite driver gives each connection a thread of its own and hands
 //! every statement, and every row, across a channel to it and back. On a
@@ -24,6 +25,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::StoreError;
 
+mod writer;
+pub(crate) use writer::{Write, Writer};
+
 /// How every connection is set up; the same as the sqlx options the
 /// migrations use (`open.rs`).
 #[derive(Debug, Clone)]
@@ -33,7 +37,7 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    fn open(&self) -> Result<Connection, rusqlite::Error> {
+    pub(super) fn open(&self) -> Result<Connection, rusqlite::Error> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -79,14 +83,6 @@ impl Pool {
         }
     }
 
-    /// Opens one connection now, so that a bad path or a file that is not a
-    /// database is reported when the store opens rather than at the first
-    /// request.
-    pub async fn warm(&self) -> Result<(), StoreError> {
-        drop(self.acquire().await?);
-        Ok(())
-    }
-
     pub async fn acquire(&self) -> Result<Lease, StoreError> {
         let permit = Arc::clone(&self.inner.slots)
             .acquire_owned()
@@ -113,8 +109,8 @@ impl Pool {
         })
     }
 
-    /// A transaction begun with `begin` (`BEGIN` or `BEGIN IMMEDIATE`),
-    /// rolled back if dropped uncommitted.
+    /// A read transaction begun with `begin` (`BEGIN`), rolled back if
+    /// dropped uncommitted.
     pub async fn begin(&self, begin: &'static str) -> Result<Tx, StoreError> {
         let lease = self.acquire().await?;
         may_wait(|| lease.execute_batch(begin))?;
@@ -219,7 +215,7 @@ impl Drop for Tx {
 /// Runs `f`, which may wait for the disk or another process, telling a
 /// multi-threaded runtime first so that it moves other tasks off this
 /// thread meanwhile. A single-threaded runtime (tests) just runs it.
-fn may_wait<R>(f: impl FnOnce() -> R) -> R {
+pub(super) fn may_wait<R>(f: impl FnOnce() -> R) -> R {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
