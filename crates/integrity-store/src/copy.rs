@@ -459,7 +459,7 @@ pub async fn copy_database(
 /// A read transaction that sees the source as of one moment, so that a
 /// server writing meanwhile cannot make the copy mix two states.
 async fn snapshot(store: &Store) -> Result<Conn, StoreError> {
-    Ok(match &store.db {
+    Ok(match &*store.db {
         // In WAL mode a read transaction reads one snapshot, taken at its
         // first read, to its end.
         Db::Sqlite { readers, .. } => Conn::SqliteTx(readers.begin("BEGIN").await?),
@@ -1243,7 +1243,7 @@ mod tests {
         // A document of a ticket that does not exist, as a damaged
         // database might hold: the last table fails, after all the others
         // were written.
-        let Db::Sqlite { writer, .. } = &source.store.db else {
+        let Db::Sqlite { writer, .. } = &*source.store.db else {
             unreachable!()
         };
         let side_door = crate::sqlite::Pool::new(writer.settings().clone(), 1);

@@ -48,12 +48,12 @@ pub struct PoolUsage {
     pub idle: u32,
 }
 
+/// Cheap to clone: every request takes a copy.
 #[derive(Clone)]
 pub struct Store {
-    db: Db,
+    db: std::sync::Arc<Db>,
 }
 
-#[derive(Clone)]
 enum Db {
     /// SQLite allows one writer at a time: writes go through a pool of one
     /// connection, so they queue in the process instead of failing with
@@ -69,7 +69,7 @@ enum Db {
 
 impl Store {
     pub fn backend(&self) -> Backend {
-        match self.db {
+        match *self.db {
             Db::Sqlite { .. } => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
@@ -77,7 +77,7 @@ impl Store {
 
     /// A connection for reads.
     async fn read(&self) -> Result<Conn, StoreError> {
-        Ok(match &self.db {
+        Ok(match &*self.db {
             Db::Sqlite { readers, .. } => Conn::Sqlite(readers.acquire().await?),
             Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
         })
@@ -89,7 +89,7 @@ impl Store {
     /// transaction that reads first and writes later can fail midway when
     /// another process holds the lock.
     async fn write(&self) -> Result<Conn, StoreError> {
-        Ok(match &self.db {
+        Ok(match &*self.db {
             Db::Sqlite { writer, .. } => Conn::SqliteWrite(writer.begin().await?),
             Db::Postgres(pool) => Conn::PostgresTx(pool.begin().await?),
         })
@@ -103,7 +103,7 @@ impl Store {
             size,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
         };
-        match &self.db {
+        match &*self.db {
             Db::Sqlite {
                 writer, readers, ..
             } => vec![
@@ -116,7 +116,7 @@ impl Store {
 
     /// Closes the pools, waiting for connections in use.
     pub async fn close(&self) {
-        match &self.db {
+        match &*self.db {
             Db::Sqlite {
                 writer, readers, ..
             } => {

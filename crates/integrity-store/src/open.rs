@@ -150,11 +150,11 @@ impl Store {
                     .await?,
             ),
         };
-        Ok(Store { db })
+        Ok(Store { db: db.into() })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match &self.db {
+        match &*self.db {
             Db::Sqlite { options, .. } => {
                 let mut conn = sqlx::SqliteConnection::connect_with(options).await?;
                 SQLITE_MIGRATIONS.run(&mut conn).await?;

@@ -25,6 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::StoreError;
 
+mod checkpoint;
 mod writer;
 pub(crate) use writer::{Write, Writer};
 

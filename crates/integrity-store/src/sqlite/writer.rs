@@ -29,6 +29,7 @@ use std::sync::{Arc, OnceLock};
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::checkpoint::{self, Checkpointer};
 use super::{may_wait, Settings};
 use crate::StoreError;
 
@@ -59,6 +60,7 @@ struct State {
     /// Groups committed, for the metrics and the tests.
     commits: u64,
     closed: bool,
+    checkpointer: Checkpointer,
 }
 
 /// What became of a group's commit, for each of its writes.
@@ -70,13 +72,14 @@ struct Group {
 impl Writer {
     pub fn new(settings: Settings) -> Writer {
         Writer {
-            settings,
+            settings: settings.clone(),
             state: Arc::new(Mutex::new(State {
                 conn: None,
                 group: None,
                 members: 0,
                 commits: 0,
                 closed: false,
+                checkpointer: Checkpointer::start(settings),
             })),
             waiting: Arc::default(),
         }
@@ -148,7 +151,12 @@ impl Writer {
 impl State {
     fn connection(&mut self, settings: &Settings) -> Result<&Connection, StoreError> {
         if self.conn.is_none() {
-            self.conn = Some(settings.open()?);
+            let conn = settings.open()?;
+            conn.execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = {}",
+                checkpoint::WRITER_THRESHOLD
+            ))?;
+            self.conn = Some(conn);
         }
         Ok(self.conn())
     }
@@ -168,6 +176,7 @@ impl State {
         }
         if result.is_ok() {
             self.commits += 1;
+            self.checkpointer.request();
         }
         self.end_group(result.clone());
         result
@@ -340,6 +349,29 @@ mod tests {
         while f.writer.waiting.load(Ordering::SeqCst) < n {
             tokio::task::yield_now().await;
         }
+    }
+
+    #[tokio::test]
+    async fn commits_are_checkpointed_off_the_writer() {
+        let f = fixture().await;
+        let checkpoints = || f.writer.state.try_lock().unwrap().checkpointer.done();
+        assert_eq!(checkpoints(), 0);
+        f.insert(vec![1]).await.unwrap();
+        // The checkpoint thread answers within its pause; ten seconds is
+        // only a bound for a stalled machine.
+        for _ in 0..1000 {
+            if checkpoints() > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(checkpoints(), 1);
+        let writer = f.writer.state.try_lock().unwrap();
+        let threshold: u32 = writer
+            .conn()
+            .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(threshold, checkpoint::WRITER_THRESHOLD);
     }
 
     #[tokio::test]
