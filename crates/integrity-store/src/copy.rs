@@ -462,7 +462,7 @@ async fn snapshot(store: &Store) -> Result<Conn, StoreError> {
     Ok(match &*store.db {
         // In WAL mode a read transaction reads one snapshot, taken at its
         // first read, to its end.
-        Db::Sqlite { readers, .. } => Conn::SqliteTx(readers.begin("BEGIN").await?),
+        Db::Sqlite { readers, .. } => Conn::SqliteTx(readers.read_transaction().await?),
         // PostgreSQL only: its default READ COMMITTED would let each page
         // see what committed since the previous one; REPEATABLE READ keeps
         // the snapshot of the first statement. SQLite has no such levels.

@@ -83,6 +83,18 @@ impl Store {
         })
     }
 
+    /// A connection for reads that belong together, such as a ticket and
+    /// its responses. On SQLite they share one read transaction: one
+    /// snapshot, and SQLite's file lock taken once rather than around each
+    /// statement. PostgreSQL reads each statement at its own moment, as
+    /// [`Store::read`] does, rather than pay two more round trips.
+    async fn read_together(&self) -> Result<Conn, StoreError> {
+        Ok(match &*self.db {
+            Db::Sqlite { readers, .. } => Conn::SqliteTx(readers.read_transaction().await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+        })
+    }
+
     /// A write transaction. On SQLite it is a write of a group that commits
     /// together (`sqlite::Writer`), and the group's transaction starts with
     /// `BEGIN IMMEDIATE`, which takes the write lock at once: a deferred

@@ -110,11 +110,15 @@ impl Pool {
         })
     }
 
-    /// A read transaction begun with `begin` (`BEGIN`), rolled back if
-    /// dropped uncommitted.
-    pub async fn begin(&self, begin: &'static str) -> Result<Tx, StoreError> {
+    /// A read transaction: one snapshot for all its statements, taken at
+    /// its first read. Rolled back if dropped uncommitted.
+    ///
+    /// A deferred `BEGIN` takes no lock and so never waits: it runs on the
+    /// task's thread, without [`may_wait`]'s hand-off of the runtime's
+    /// worker to another thread, which would cost more than the whole read.
+    pub async fn read_transaction(&self) -> Result<Tx, StoreError> {
         let lease = self.acquire().await?;
-        may_wait(|| lease.execute_batch(begin))?;
+        control(&lease, "BEGIN")?;
         Ok(Tx { lease, open: true })
     }
 
@@ -182,15 +186,16 @@ impl Drop for Lease {
     }
 }
 
-/// A transaction on a leased connection.
+/// A read transaction on a leased connection.
 pub(crate) struct Tx {
     lease: Lease,
     open: bool,
 }
 
 impl Tx {
+    /// Ends the read; nothing was written, so nothing waits for the disk.
     pub fn commit(mut self) -> Result<(), StoreError> {
-        may_wait(|| self.lease.execute_batch("COMMIT"))?;
+        control(&self.lease, "COMMIT")?;
         self.open = false;
         Ok(())
     }
@@ -208,9 +213,15 @@ impl Drop for Tx {
         if self.open {
             // An error here leaves the connection inside the transaction,
             // and the lease then closes it rather than reuse it.
-            let _ = self.lease.execute_batch("ROLLBACK");
+            let _ = control(&self.lease, "ROLLBACK");
         }
     }
+}
+
+/// Runs a statement without arguments or rows (`BEGIN`, `COMMIT`, a
+/// savepoint's), kept prepared: these come with every transaction.
+pub(super) fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// Runs `f`, which may wait for the disk or another process, telling a

@@ -178,7 +178,7 @@ impl Store {
         call_center_id: i64,
         number: &str,
     ) -> Result<Option<Ticket>, StoreError> {
-        let mut conn = self.read().await?;
+        let mut conn = self.read_together().await?;
         load::ticket_by_number(&mut conn, account, call_center_id, number).await
     }
 
@@ -187,7 +187,7 @@ impl Store {
         account: AccountId,
         filter: &TicketFilter,
     ) -> Result<TicketPage, StoreError> {
-        let mut conn = self.read().await?;
+        let mut conn = self.read_together().await?;
         let mut q = Query::new(load::TICKET_SELECT);
         let p = q.arg(account.0);
         q.push(&format!(" WHERE t.account_id = {p}"));

@@ -30,7 +30,7 @@ use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::checkpoint::{self, Checkpointer};
-use super::{may_wait, Settings};
+use super::{control, may_wait, Settings};
 use crate::StoreError;
 
 #[derive(Clone)]
@@ -115,10 +115,10 @@ impl Writer {
             state.give_up("SQLite rolled the transaction back");
         }
         if state.group.is_none() {
-            may_wait(|| state.conn().execute_batch("BEGIN IMMEDIATE"))?;
+            may_wait(|| control(state.conn(), "BEGIN IMMEDIATE"))?;
             state.group = Some(Arc::default());
         }
-        if let Err(e) = state.conn().execute_batch("SAVEPOINT write") {
+        if let Err(e) = control(state.conn(), "SAVEPOINT write") {
             if state.members == 0 {
                 state.give_up("a savepoint failed");
             }
@@ -170,9 +170,9 @@ impl State {
     /// Commits the open group and records the outcome for its writes.
     fn commit(&mut self) -> Result<(), String> {
         let conn = self.conn();
-        let result = may_wait(|| conn.execute_batch("COMMIT")).map_err(|e| e.to_string());
+        let result = may_wait(|| control(conn, "COMMIT")).map_err(|e| e.to_string());
         if result.is_err() && !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = control(conn, "ROLLBACK");
         }
         if result.is_ok() {
             self.commits += 1;
@@ -187,7 +187,7 @@ impl State {
     fn give_up(&mut self, why: &str) {
         if let Some(conn) = &self.conn {
             if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = control(conn, "ROLLBACK");
             }
         }
         self.end_group(Err(why.to_string()));
@@ -230,7 +230,7 @@ impl Write {
             .state
             .take()
             .expect("a write holds the writer until it ends");
-        if let Err(e) = state.conn().execute_batch("RELEASE write") {
+        if let Err(e) = control(state.conn(), "RELEASE write") {
             self.state = Some(state);
             return Err(e.into());
         }
@@ -254,9 +254,9 @@ impl Write {
         let Some(mut state) = self.state.take() else {
             return;
         };
-        let undone = state
-            .conn()
-            .execute_batch("ROLLBACK TO write; RELEASE write");
+        let conn = state.conn();
+        let undone =
+            control(conn, "ROLLBACK TO write").and_then(|()| control(conn, "RELEASE write"));
         match undone {
             // Nobody else's writes are waiting: end the transaction rather
             // than hold SQLite's write lock until the next write.
