@@ -77,7 +77,8 @@ pub fn read_document(
         revision: parsed.revision,
         cancelled: parsed.cancelled,
         notes: parsed.notes,
-        extra: parsed.extra,
+        extra: serde_json::value::to_raw_value(&parsed.extra)
+            .map_err(|e| ValidationErrors::single("document", e.to_string()))?,
     };
     Ok((intake, provenance))
 }

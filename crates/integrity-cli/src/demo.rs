@@ -9,7 +9,7 @@ use anyhow::Context;
 use integrity_domain::manifest::Manifest;
 use integrity_domain::ticket::parse_intake;
 use integrity_domain::time::{format_millis, now_millis};
-use integrity_store::{Store, TicketFilter};
+use integrity_store::{PreparedIntake, Store, TicketFilter};
 use serde_json::{json, Value};
 
 const MANIFEST: &str = include_str!("../demo/manifest.json");
@@ -65,7 +65,7 @@ pub async fn provision(store: &Store) -> anyhow::Result<Demo> {
             };
             let intake =
                 parse_intake(ticket).map_err(|e| anyhow::anyhow!("generated demo ticket: {e}"))?;
-            tickets.push((intake, None));
+            tickets.push(PreparedIntake::new(intake, None)?);
         }
         for outcome in store.intake_batch(account, &tickets).await? {
             outcome.map_err(|e| anyhow::anyhow!("generated demo ticket: {e}"))?;

@@ -8,6 +8,7 @@
 //! imported again safely.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +16,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use integrity_domain::ticket::{parse_intake, TicketIntake};
-use integrity_store::{AccountId, DatabaseUrl, IntakeOutcome, Provenance, Store};
+use integrity_store::{AccountId, DatabaseUrl, IntakeOutcome, PreparedIntake, Provenance, Store};
+use rayon::prelude::*;
 use serde_json::Value;
 
 #[derive(clap::Args)]
@@ -154,7 +156,7 @@ struct Input {
     origin: String,
     /// For documents: the line to print when it is taken in.
     announce: bool,
-    ticket: Result<(TicketIntake, Option<Provenance>), String>,
+    ticket: Result<PreparedIntake, String>,
 }
 
 type Batches = tokio::sync::mpsc::Sender<Vec<Input>>;
@@ -162,37 +164,56 @@ type Batches = tokio::sync::mpsc::Sender<Vec<Input>>;
 impl Source {
     /// Reads every file, sending batches; stops early only when the
     /// receiving side has gone (it failed, and says why).
+    ///
+    /// Inputs are gathered one batch at a time, in order, and the batch is
+    /// parsed on every CPU at once: parsing a call center's document costs
+    /// as much as storing it, and one thread could not keep the database
+    /// busy. A batch keeps its order, so a ticket's revisions are still
+    /// taken in as they came.
     fn read(&self, files: &[PathBuf], batches: &Batches) -> anyhow::Result<()> {
-        let size = match self {
-            Source::Lines { .. } => BATCH,
-            Source::Documents { .. } => DOCUMENT_BATCH,
-        };
-        let mut batch = Vec::with_capacity(size);
-        for file in files {
-            match self {
-                Source::Lines { centers } => read_lines(centers, file, size, &mut batch, batches)?,
-                Source::Documents {
-                    call_center,
-                    format,
-                } => {
+        match self {
+            Source::Lines { centers } => {
+                let parse = |(number, text): (usize, String)| Input {
+                    origin: format!("line {number}"),
+                    announce: false,
+                    ticket: read_line(centers, &text).and_then(|intake| prepare(intake, None)),
+                };
+                let mut batch = Vec::with_capacity(BATCH);
+                for file in files {
+                    read_lines(file, &mut batch, &mut |batch: &mut Vec<_>| {
+                        send(batches, parse_all(batch, &parse))
+                    })?;
+                }
+                send(batches, parse_all(&mut batch, &parse))
+            }
+            Source::Documents {
+                call_center,
+                format,
+            } => {
+                let parse = |path: PathBuf| Input {
+                    ticket: crate::documents::read_file(*call_center, format.as_deref(), &path)
+                        .and_then(|(intake, provenance)| prepare(intake, Some(provenance))),
+                    origin: path.display().to_string(),
+                    announce: true,
+                };
+                let mut batch = Vec::with_capacity(DOCUMENT_BATCH);
+                for file in files {
                     for document in document_files(file)? {
-                        let ticket =
-                            crate::documents::read_file(*call_center, format.as_deref(), &document)
-                                .map(|(intake, provenance)| (intake, Some(provenance)));
-                        batch.push(Input {
-                            origin: document.display().to_string(),
-                            announce: true,
-                            ticket,
-                        });
-                        if batch.len() == size {
-                            send(batches, &mut batch)?;
+                        batch.push(document);
+                        if batch.len() == DOCUMENT_BATCH {
+                            send(batches, parse_all(&mut batch, &parse))?;
                         }
                     }
                 }
+                send(batches, parse_all(&mut batch, &parse))
             }
         }
-        send(batches, &mut batch)
     }
+}
+
+/// Parses a batch on every CPU, keeping its order; leaves `batch` empty.
+fn parse_all<T: Send>(batch: &mut Vec<T>, parse: &(impl Fn(T) -> Input + Sync)) -> Vec<Input> {
+    std::mem::take(batch).into_par_iter().map(parse).collect()
 }
 
 /// A file, or the files of a folder in name order (a folder too large
@@ -212,23 +233,21 @@ fn document_files(path: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn send(batches: &Batches, batch: &mut Vec<Input>) -> anyhow::Result<()> {
+fn send(batches: &Batches, batch: Vec<Input>) -> anyhow::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    let full = std::mem::replace(batch, Vec::with_capacity(batch.capacity()));
     // A closed channel means the database side stopped with an error,
     // which it reports; there is nothing to add here.
-    let _ = batches.blocking_send(full);
+    let _ = batches.blocking_send(batch);
     Ok(())
 }
 
+/// Reads a file's lines into `batch`, handing each full batch to `flush`.
 fn read_lines(
-    centers: &HashMap<String, i64>,
     file: &std::path::Path,
-    batch_size: usize,
-    batch: &mut Vec<Input>,
-    batches: &Batches,
+    batch: &mut Vec<(usize, String)>,
+    flush: &mut impl FnMut(&mut Vec<(usize, String)>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let (reader, size): (Box<dyn Read>, Option<u64>) = if file.as_os_str() == "-" {
         (Box::new(std::io::stdin()), None)
@@ -247,18 +266,14 @@ fn read_lines(
     };
     for (index, line) in BufReader::new(reader).lines().enumerate() {
         let number = index + 1;
-        let line = line.with_context(|| format!("reading line {number}"))?;
-        progress.inc(line.len() as u64 + 1);
-        if line.trim().is_empty() {
+        let text = line.with_context(|| format!("reading line {number}"))?;
+        progress.inc(text.len() as u64 + 1);
+        if text.trim().is_empty() {
             continue;
         }
-        batch.push(Input {
-            origin: format!("line {number}"),
-            announce: false,
-            ticket: read_line(centers, &line).map(|intake| (intake, None)),
-        });
-        if batch.len() == batch_size {
-            progress.suspend(|| send(batches, batch))?;
+        batch.push((number, text));
+        if batch.len() == BATCH {
+            progress.suspend(|| flush(batch))?;
         }
     }
     progress.finish_and_clear();
@@ -295,13 +310,17 @@ async fn take_in(
             origins[origins.len() - 1].0
         )
     })?;
-    for (((origin, announce), (intake, _)), outcome) in origins.iter().zip(&items).zip(outcomes) {
+    // The batch's report in one write: standard output is line-buffered,
+    // and a write per document showed in the import's profile.
+    let mut report = String::new();
+    for (((origin, announce), item), outcome) in origins.iter().zip(&items).zip(outcomes) {
         match outcome {
             Ok(outcome) => {
                 summary.count(outcome);
                 if *announce {
-                    let number = &intake.content.ticket_number;
-                    println!(
+                    let number = &item.intake().content.ticket_number;
+                    let _ = writeln!(
+                        report,
                         "{origin}: ticket {number} {}",
                         crate::documents::describe(outcome)
                     );
@@ -313,7 +332,14 @@ async fn take_in(
             }
         }
     }
+    print!("{report}");
     Ok(())
+}
+
+/// Serializes what the store would on its one writer, here on a reading
+/// thread.
+fn prepare(intake: TicketIntake, source: Option<Provenance>) -> Result<PreparedIntake, String> {
+    PreparedIntake::new(intake, source).map_err(|e| e.to_string())
 }
 
 /// A line as a ticket, or why not.

@@ -18,8 +18,8 @@ use integrity_domain::time::format_millis;
 use integrity_store::relay::DeliveryView;
 use integrity_store::testing::TestDatabase;
 use integrity_store::{
-    AccountId, ApiToken, CallCenter, CustomField, DatabaseUrl, HistoryEntry, Store, StoredDocument,
-    TicketFilter, Transition, User,
+    AccountId, ApiToken, CallCenter, CustomField, DatabaseUrl, HistoryEntry, PreparedIntake, Store,
+    StoredDocument, TicketFilter, Transition, User,
 };
 use serde_json::{json, Value};
 
@@ -641,10 +641,11 @@ async fn backups_taken_while_tickets_come_in_are_consistent() {
             while !stop.load(Ordering::SeqCst) {
                 let items: Vec<_> = (next..next + BATCH)
                     .map(|i| {
-                        (
+                        PreparedIntake::new(
                             parse_intake(ticket_line(i * 3, json!({"id": georgia}), "")).unwrap(),
                             None,
                         )
+                        .unwrap()
                     })
                     .collect();
                 for outcome in store.intake_batch(demo, &items).await.unwrap() {

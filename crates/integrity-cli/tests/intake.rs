@@ -110,6 +110,35 @@ test_on_both_backends! {
         assert_eq!(numbers(db).await, ["2022041100005", "2022041400001"]);
     }
 
+    async fn revisions_in_a_folder_are_taken_in_in_name_order(db: &TestDatabase) {
+        // More files than a batch, parsed on several threads: the revisions
+        // must still reach the store in the folder's order.
+        apply(db.url.as_str());
+        let dir = tempfile::tempdir().unwrap();
+        let template = std::fs::read_to_string(fixture("usan_ca_option3_2022041100005.xml")).unwrap();
+        let revisions = 250;
+        for revision in 0..revisions {
+            let document = template
+                .replace("<onecall:TicketRevisionNumber>000<", &format!("<onecall:TicketRevisionNumber>{revision:03}<"))
+                .replace(">test ticket<", &format!(">revision {revision}<"));
+            std::fs::write(dir.path().join(format!("{revision:03}.xml")), document).unwrap();
+        }
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
+            "--format", "usan-xml", dir.path().to_str().unwrap()]);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        assert!(stdout.contains("1 created, 249 new versions, 0 unchanged, 0 rejected"), "{stdout}");
+        let reported: Vec<&str> = stdout.lines().filter(|l| l.contains("2022041100005")).collect();
+        assert_eq!(reported.len(), revisions);
+        assert!(reported[0].contains("000.xml") && reported[249].contains("249.xml"), "{stdout}");
+
+        let account = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+        let center = db.store.call_centers(account).await.unwrap()[0].id;
+        let ticket = db.store.ticket_by_number(account, center, "2022041100005").await.unwrap().unwrap();
+        assert_eq!(ticket.version_number, 249);
+        assert_eq!(ticket.content.remarks.as_deref(), Some("revision 249"));
+    }
+
     async fn a_watched_folder_takes_files_in_and_moves_them_aside(db: &TestDatabase) {
         apply(db.url.as_str());
         let dir = tempfile::tempdir().unwrap();

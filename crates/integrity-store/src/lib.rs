@@ -24,8 +24,8 @@ pub use error::StoreError;
 pub use open::{Backend, DatabaseUrl};
 pub use provision::ApplyReport;
 pub use tickets::{
-    Document, HistoryEntry, IntakeOutcome, Provenance, StoredDocument, TicketCursor, TicketFilter,
-    TicketPage, Transition,
+    Document, HistoryEntry, IntakeOutcome, PreparedIntake, Provenance, StoredDocument,
+    TicketCursor, TicketFilter, TicketPage, Transition,
 };
 pub use users::{ApiToken, Principal, User};
 

@@ -11,6 +11,7 @@ pub use work::Transition;
 use integrity_domain::errors::ValidationErrors;
 use integrity_domain::ticket::{Ticket, TicketIntake, TicketStatus};
 use integrity_domain::time::{now_millis, Millis};
+use serde_json::value::RawValue;
 
 use crate::conn::{query, Conn, Query};
 use crate::{AccountId, Store, StoreError};
@@ -18,7 +19,7 @@ use crate::{AccountId, Store, StoreError};
 /// Where a ticket taken in from a call-center format came from: the
 /// document as received (kept as evidence), what the parser found beside
 /// the content, and the attachments.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Provenance {
     /// `open-ticket`, `usan-xml`, … (`api` for the JSON of `POST /tickets`).
     pub format: String,
@@ -30,8 +31,10 @@ pub struct Provenance {
     pub cancelled: bool,
     /// Corrections the parser made, for the history.
     pub notes: Vec<String>,
-    /// Source fields with no place in the ticket, for the history.
-    pub extra: serde_json::Value,
+    /// Source fields with no place in the ticket, for the history: JSON,
+    /// serialized by whoever read the document, so that a bulk import
+    /// does this on its reading threads rather than in the one writer.
+    pub extra: Box<RawValue>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,7 +53,7 @@ struct SourceDescription<'a> {
     version_number: i64,
     cancelled: bool,
     notes: &'a [String],
-    extra: &'a serde_json::Value,
+    extra: &'a RawValue,
 }
 
 impl Provenance {
@@ -76,6 +79,43 @@ pub enum IntakeOutcome {
     NewVersion,
     /// The same content again (a retransmission): nothing changed.
     Unchanged,
+}
+
+/// A ticket made ready for [`Store::intake_batch`]: its content serialized,
+/// its search text and its documents' digests computed. This is pure
+/// computation, done by whoever builds the batch (a bulk import, on every
+/// CPU), so that the one SQLite writer is left only the database's work.
+pub struct PreparedIntake {
+    intake: TicketIntake,
+    source: Option<Provenance>,
+    content: String,
+    search_text: String,
+    /// SHA-256 of the source document, then of each attachment.
+    digests: Vec<String>,
+}
+
+impl PreparedIntake {
+    pub fn new(intake: TicketIntake, source: Option<Provenance>) -> Result<Self, StoreError> {
+        let content = serde_json::to_string(&intake.content)
+            .map_err(crate::error::corrupt("ticket content"))?;
+        let search_text = intake.content.search_text();
+        let digests = source
+            .iter()
+            .flat_map(|s| std::iter::once(&s.document).chain(&s.attachments))
+            .map(|d| crate::tokens::digest_bytes(&d.body))
+            .collect();
+        Ok(PreparedIntake {
+            intake,
+            source,
+            content,
+            search_text,
+            digests,
+        })
+    }
+
+    pub fn intake(&self) -> &TicketIntake {
+        &self.intake
+    }
 }
 
 /// Filters of `GET /tickets`; all optional, combined with AND.
@@ -147,8 +187,13 @@ impl Store {
         }
         let content = serde_json::to_string(&intake.content)
             .map_err(crate::error::corrupt("ticket content"))?;
-        let (outcome, id) =
-            intake_with_retries(&mut tx, account, intake, &content, actor, source).await?;
+        let item = Item {
+            intake,
+            source,
+            content: &content,
+            search_text: &intake.content.search_text(),
+        };
+        let (outcome, id) = intake_with_retries(&mut tx, account, &item, actor).await?;
         let ticket = load::ticket_by_id(&mut tx, account, id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -164,7 +209,7 @@ impl Store {
     pub async fn intake_batch(
         &self,
         account: AccountId,
-        items: &[(TicketIntake, Option<Provenance>)],
+        items: &[PreparedIntake],
     ) -> Result<Vec<Result<IntakeOutcome, ValidationErrors>>, StoreError> {
         let mut tx = self.write().await?;
         let outcomes = bulk::intake_batch(&mut tx, account, items).await?;
@@ -264,24 +309,42 @@ fn push_condition(q: &mut Query, column_op: &str, arg: crate::conn::Arg) {
     q.push(&format!(" AND {column_op} {p}"));
 }
 
+/// A ticket to take in, with its content serialized and its search text.
+#[derive(Clone, Copy)]
+struct Item<'a> {
+    intake: &'a TicketIntake,
+    source: Option<&'a Provenance>,
+    content: &'a str,
+    search_text: &'a str,
+}
+
+impl PreparedIntake {
+    fn item(&self) -> Item<'_> {
+        Item {
+            intake: &self.intake,
+            source: self.source.as_ref(),
+            content: &self.content,
+            search_text: &self.search_text,
+        }
+    }
+}
+
 /// Takes one ticket in, looking again when a concurrent intake of the same
 /// number got in between.
 async fn intake_with_retries(
     tx: &mut Conn,
     account: AccountId,
-    intake: &TicketIntake,
-    content: &str,
+    item: &Item<'_>,
     actor: Option<i64>,
-    source: Option<&Provenance>,
 ) -> Result<(IntakeOutcome, i64), StoreError> {
     for _ in 0..INTAKE_ATTEMPTS {
-        if let Some(done) = try_intake(tx, account, intake, content, actor, source).await? {
+        if let Some(done) = try_intake(tx, account, item, actor).await? {
             return Ok(done);
         }
     }
     Err(StoreError::Conflict(format!(
         "ticket {} kept changing during intake",
-        intake.content.ticket_number
+        item.intake.content.ticket_number
     )))
 }
 
@@ -290,11 +353,15 @@ async fn intake_with_retries(
 async fn try_intake(
     tx: &mut Conn,
     account: AccountId,
-    intake: &TicketIntake,
-    content: &str,
+    item: &Item<'_>,
     actor: Option<i64>,
-    source: Option<&Provenance>,
 ) -> Result<Option<(IntakeOutcome, i64)>, StoreError> {
+    let Item {
+        intake,
+        source,
+        content,
+        search_text,
+    } = *item;
     let now = now_millis();
     let existing: Option<(i64, i64, String, String)> = tx
         .fetch_optional(query!(
@@ -305,7 +372,6 @@ async fn try_intake(
             intake.content.ticket_number.as_str()
         ))
         .await?;
-    let search_text = intake.content.search_text();
     let cancelled = source.is_some_and(|s| s.cancelled);
     let provenance = |version: i64| source.map(|s| s.describe(version));
     match existing {

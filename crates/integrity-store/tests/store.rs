@@ -5,8 +5,8 @@ use integrity_domain::manifest::Manifest;
 use integrity_domain::ticket::{parse_intake, TicketStatus};
 use integrity_store::testing::TestDatabase;
 use integrity_store::{
-    test_on_both_backends, AccountId, Document, IntakeOutcome, Provenance, Store, StoreError,
-    TicketFilter,
+    test_on_both_backends, AccountId, Document, IntakeOutcome, PreparedIntake, Provenance, Store,
+    StoreError, TicketFilter,
 };
 use serde_json::json;
 
@@ -78,7 +78,7 @@ fn provenance(body: &str, revision: Option<i64>, cancelled: bool) -> Provenance 
         revision,
         cancelled,
         notes: vec!["a note".into()],
-        extra: json!({"members": [{"code": "EXMPL01"}]}),
+        extra: serde_json::value::to_raw_value(&json!({"members": [{"code": "EXMPL01"}]})).unwrap(),
     }
 }
 
@@ -297,13 +297,16 @@ test_on_both_backends! {
         let center = georgia(&db.store, acme).await;
         let foreign = georgia(&db.store, other).await;
         db.store.intake_ticket(acme, &ticket(center, "B-1", "first"), None, None).await.unwrap();
-        let items = vec![
-            (ticket(center, "B-1", "first"), None),
-            (ticket(center, "B-1", "second"), None),
-            (ticket(center, "B-2", "new"), None),
-            (ticket(foreign, "B-3", "elsewhere"), None),
-            (ticket(center, "B-2", "new"), None),
-        ];
+        let items: Vec<_> = [
+            ticket(center, "B-1", "first"),
+            ticket(center, "B-1", "second"),
+            ticket(center, "B-2", "new"),
+            ticket(foreign, "B-3", "elsewhere"),
+            ticket(center, "B-2", "new"),
+        ]
+        .into_iter()
+        .map(|t| PreparedIntake::new(t, None).unwrap())
+        .collect();
         let outcomes = db.store.intake_batch(acme, &items).await.unwrap();
         assert_eq!(outcomes[0], Ok(IntakeOutcome::Unchanged));
         assert_eq!(outcomes[1], Ok(IntakeOutcome::NewVersion));
@@ -341,7 +344,11 @@ test_on_both_backends! {
             (unrouted, None),
             (ticket(center, "E-3", "no documents"), None),
         ];
-        let batch = db.store.intake_batch(accounts[0], &items).await.unwrap();
+        let prepared: Vec<_> = items
+            .iter()
+            .map(|(intake, source)| PreparedIntake::new(intake.clone(), source.clone()).unwrap())
+            .collect();
+        let batch = db.store.intake_batch(accounts[0], &prepared).await.unwrap();
         let mut one_by_one = Vec::new();
         for (intake, source) in &items {
             one_by_one.push(

@@ -16,7 +16,7 @@ use integrity_domain::errors::ValidationErrors;
 use integrity_domain::ticket::{TicketIntake, TicketStatus};
 use integrity_domain::time::{now_millis, Millis};
 
-use super::{intake_with_retries, IntakeOutcome, Provenance, SourceDescription};
+use super::{intake_with_retries, IntakeOutcome, PreparedIntake, SourceDescription};
 use crate::conn::{query, Arg, Conn, Query};
 use crate::{AccountId, StoreError};
 
@@ -29,7 +29,7 @@ type Outcomes = Vec<Result<IntakeOutcome, ValidationErrors>>;
 pub(super) async fn intake_batch(
     tx: &mut Conn,
     account: AccountId,
-    items: &[(TicketIntake, Option<Provenance>)],
+    items: &[PreparedIntake],
 ) -> Result<Outcomes, StoreError> {
     let centers: HashSet<i64> = tx
         .fetch_all::<(i64,)>(query!(
@@ -42,8 +42,8 @@ pub(super) async fn intake_batch(
         .collect();
     let mut outcomes: Vec<Option<Result<IntakeOutcome, ValidationErrors>>> =
         vec![None; items.len()];
-    for (index, (intake, _)) in items.iter().enumerate() {
-        if !centers.contains(&intake.call_center_id) {
+    for (index, item) in items.iter().enumerate() {
+        if !centers.contains(&item.intake.call_center_id) {
             outcomes[index] = Some(Err(ValidationErrors::single("call_center", "must exist")));
         }
     }
@@ -53,26 +53,23 @@ pub(super) async fn intake_batch(
     let fresh: Vec<usize> = (0..items.len())
         .filter(|&i| outcomes[i].is_none())
         .filter(|&i| {
-            let key = number_key(&items[i].0);
+            let key = number_key(&items[i].intake);
             !known.contains(&key) && seen.insert(key)
         })
         .collect();
     let inserted = insert_new_tickets(tx, account, items, &fresh).await?;
     for &index in &fresh {
-        if inserted.contains_key(&number_key(&items[index].0)) {
+        if inserted.contains_key(&number_key(&items[index].intake)) {
             outcomes[index] = Some(Ok(IntakeOutcome::Created));
         }
     }
 
     // Known numbers, repeats within the batch and lost races, in order.
-    for (index, (intake, source)) in items.iter().enumerate() {
+    for (index, item) in items.iter().enumerate() {
         if outcomes[index].is_some() {
             continue;
         }
-        let content = serde_json::to_string(&intake.content)
-            .map_err(crate::error::corrupt("ticket content"))?;
-        let (outcome, _) =
-            intake_with_retries(tx, account, intake, &content, None, source.as_ref()).await?;
+        let (outcome, _) = intake_with_retries(tx, account, &item.item(), None).await?;
         outcomes[index] = Some(Ok(outcome));
     }
     Ok(outcomes
@@ -89,13 +86,13 @@ fn number_key(intake: &TicketIntake) -> (i64, &str) {
 async fn known_numbers<'a>(
     tx: &mut Conn,
     account: AccountId,
-    items: &'a [(TicketIntake, Option<Provenance>)],
+    items: &'a [PreparedIntake],
     outcomes: &[Option<Result<IntakeOutcome, ValidationErrors>>],
 ) -> Result<HashSet<(i64, &'a str)>, StoreError> {
     let mut by_center: BTreeMap<i64, Vec<&'a str>> = BTreeMap::new();
-    for (index, (intake, _)) in items.iter().enumerate() {
+    for (index, item) in items.iter().enumerate() {
         if outcomes[index].is_none() {
-            let (center, number) = number_key(intake);
+            let (center, number) = number_key(&item.intake);
             by_center.entry(center).or_default().push(number);
         }
     }
@@ -125,8 +122,7 @@ async fn known_numbers<'a>(
 
 /// A ticket about to be inserted, with what its history will say.
 struct NewTicket<'a> {
-    intake: &'a TicketIntake,
-    source: Option<&'a Provenance>,
+    prepared: &'a PreparedIntake,
     version: i64,
     status: TicketStatus,
     assignee: Option<(i64, String)>,
@@ -138,7 +134,7 @@ struct NewTicket<'a> {
 async fn insert_new_tickets<'a>(
     tx: &mut Conn,
     account: AccountId,
-    items: &'a [(TicketIntake, Option<Provenance>)],
+    items: &'a [PreparedIntake],
     fresh: &[usize],
 ) -> Result<HashMap<(i64, &'a str), i64>, StoreError> {
     if fresh.is_empty() {
@@ -149,7 +145,8 @@ async fn insert_new_tickets<'a>(
     let tickets: Vec<NewTicket> = fresh
         .iter()
         .map(|&i| {
-            let (intake, source) = &items[i];
+            let prepared = &items[i];
+            let (intake, source) = (&prepared.intake, &prepared.source);
             let assignee = intake
                 .content
                 .service_area
@@ -158,8 +155,7 @@ async fn insert_new_tickets<'a>(
                 .cloned();
             let cancelled = source.as_ref().is_some_and(|s| s.cancelled);
             NewTicket {
-                intake,
-                source: source.as_ref(),
+                prepared,
                 version: source.as_ref().and_then(|s| s.revision).unwrap_or(0).max(0),
                 status: if cancelled {
                     TicketStatus::Cancelled
@@ -175,17 +171,16 @@ async fn insert_new_tickets<'a>(
     for chunk in tickets.chunks(ROWS_PER_STATEMENT) {
         let mut rows = Vec::with_capacity(chunk.len());
         for t in chunk {
-            let content = serde_json::to_string(&t.intake.content)
-                .map_err(crate::error::corrupt("ticket content"))?;
+            let p = t.prepared;
             rows.push(vec![
                 account.0.into(),
-                t.intake.call_center_id.into(),
-                t.intake.content.ticket_number.as_str().into(),
+                p.intake.call_center_id.into(),
+                p.intake.content.ticket_number.as_str().into(),
                 t.version.into(),
                 t.status.as_str().into(),
                 t.assignee.as_ref().map(|(id, _)| *id).into(),
-                content.into(),
-                t.intake.content.search_text().into(),
+                p.content.as_str().into(),
+                p.search_text.as_str().into(),
                 now.into(),
                 now.into(),
             ]);
@@ -206,7 +201,7 @@ async fn insert_new_tickets<'a>(
             .map(|(id, center, number)| ((center, number), id))
             .collect();
         for t in chunk {
-            let (center, number) = number_key(t.intake);
+            let (center, number) = number_key(&t.prepared.intake);
             if let Some(id) = returned.get(&(center, number.to_string())) {
                 ids.insert((center, number), *id);
             }
@@ -214,7 +209,7 @@ async fn insert_new_tickets<'a>(
     }
     let inserted: Vec<(i64, &NewTicket)> = tickets
         .iter()
-        .filter_map(|t| ids.get(&number_key(t.intake)).map(|id| (*id, t)))
+        .filter_map(|t| ids.get(&number_key(&t.prepared.intake)).map(|id| (*id, t)))
         .collect();
 
     insert_service_areas(tx, account, &inserted).await?;
@@ -252,7 +247,8 @@ async fn insert_service_areas(
     let rows: Vec<Vec<Arg>> = inserted
         .iter()
         .flat_map(|(id, t)| {
-            t.intake
+            t.prepared
+                .intake
                 .content
                 .service_areas()
                 .into_iter()
@@ -277,14 +273,16 @@ async fn insert_documents(
 ) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
     let mut rows = Vec::new();
     for (id, t) in inserted {
-        let Some(source) = t.source else { continue };
+        let Some(source) = &t.prepared.source else {
+            continue;
+        };
         let documents = std::iter::once(("source", None, &source.document)).chain(
             source
                 .attachments
                 .iter()
                 .map(|a| ("attachment", Some(a.name.as_str()), a)),
         );
-        for (role, name, document) in documents {
+        for ((role, name, document), digest) in documents.zip(&t.prepared.digests) {
             rows.push(vec![
                 account.0.into(),
                 (*id).into(),
@@ -293,7 +291,7 @@ async fn insert_documents(
                 source.format.as_str().into(),
                 name.into(),
                 document.content_type.as_str().into(),
-                crate::tokens::digest_bytes(&document.body).into(),
+                digest.as_str().into(),
                 document.body.as_slice().into(),
                 now.into(),
             ]);
@@ -332,7 +330,7 @@ async fn insert_history(
     for (id, t) in inserted {
         let data = Created {
             version_number: t.version,
-            source: t.source.map(|s| s.describe(t.version)),
+            source: t.prepared.source.as_ref().map(|s| s.describe(t.version)),
             documents: documents.get(id).map_or(&[], Vec::as_slice),
         };
         let data = serde_json::to_string(&data).map_err(crate::error::corrupt("history"))?;
@@ -340,7 +338,7 @@ async fn insert_history(
         if let Some((user, name)) = &t.assignee {
             let data = serde_json::json!({
                 "before": null, "after": {"id": user, "name": name},
-                "reason": "routing", "service_area": t.intake.content.service_area,
+                "reason": "routing", "service_area": t.prepared.intake.content.service_area,
             });
             rows.push(history_row(
                 account,
