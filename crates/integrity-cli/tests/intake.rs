@@ -137,6 +137,19 @@ test_on_both_backends! {
         let ticket = db.store.ticket_by_number(account, center, "2022041100005").await.unwrap().unwrap();
         assert_eq!(ticket.version_number, 249);
         assert_eq!(ticket.content.remarks.as_deref(), Some("revision 249"));
+
+        // The folder again, and a late copy of the first revision: each is
+        // a retransmission, and the ticket keeps its last revision.
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
+            "--format", "usan-xml", dir.path().to_str().unwrap()]);
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("0 created, 0 new versions, 250 unchanged, 0 rejected"), "{stdout}");
+        let first = dir.path().join("000.xml");
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
+            "--format", "usan-xml", first.to_str().unwrap()]);
+        assert!(text(&out.stdout).contains("1 unchanged"), "{}", text(&out.stdout));
+        let again = db.store.ticket_by_number(account, center, "2022041100005").await.unwrap().unwrap();
+        assert_eq!(again, ticket);
     }
 
     async fn a_watched_folder_takes_files_in_and_moves_them_aside(db: &TestDatabase) {

@@ -178,6 +178,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("created_at", Int),
             ("updated_at", Int),
             ("closed_at", Int),
+            ("source_revision", Int),
         ],
     },
     Table {
@@ -1080,8 +1081,9 @@ mod tests {
         put(t, "custom_field_options", options, vec![1.into(), 16.into(), 14.into(), 15.into(), "child".into(), 1.into()]).await;
         for id in 100..700i64 {
             let closed = if id % 7 == 0 { Arg::Int(Some(id)) } else { none_int() };
-            put(t, "tickets", "account_id, id, call_center_id, ticket_number, version_number, status, assignee_id, content, search_text, created_at, updated_at, closed_at",
-                vec![1.into(), id.into(), 11.into(), format!("N-{id}").into(), 0.into(), "open".into(), none_int(), JSON.into(), AWKWARD.into(), id.into(), id.into(), closed]).await;
+            let revision = if id % 5 == 0 { Arg::Int(Some(id % 11)) } else { none_int() };
+            put(t, "tickets", "account_id, id, call_center_id, ticket_number, version_number, status, assignee_id, content, search_text, created_at, updated_at, closed_at, source_revision",
+                vec![1.into(), id.into(), 11.into(), format!("N-{id}").into(), 0.into(), "open".into(), none_int(), JSON.into(), AWKWARD.into(), id.into(), id.into(), closed, revision]).await;
             let codes: Vec<String> = match id {
                 100 => ["a", "B", "é", "Z", "", "b", "_"].map(String::from).to_vec(),
                 101 => (0..600).map(|n| format!("C{n}")).collect(),

@@ -363,15 +363,16 @@ async fn try_intake(
         search_text,
     } = *item;
     let now = now_millis();
-    let existing: Option<(i64, i64, String, String)> = tx
+    let existing: Option<(i64, i64, String, String, Option<i64>)> = tx
         .fetch_optional(query!(
-            "SELECT id, version_number, content, status FROM tickets
+            "SELECT id, version_number, content, status, source_revision FROM tickets
              WHERE account_id = $1 AND call_center_id = $2 AND ticket_number = $3",
             account.0,
             intake.call_center_id,
             intake.content.ticket_number.as_str()
         ))
         .await?;
+    let revision = source.and_then(|s| s.revision);
     let cancelled = source.is_some_and(|s| s.cancelled);
     let provenance = |version: i64| source.map(|s| s.describe(version));
     match existing {
@@ -382,12 +383,13 @@ async fn try_intake(
             } else {
                 TicketStatus::open_for(assignee.is_some())
             };
-            let version = source.and_then(|s| s.revision).unwrap_or(0).max(0);
+            let version = revision.unwrap_or(0).max(0);
             let inserted: Option<(i64,)> = tx
                 .fetch_optional(query!(
                     "INSERT INTO tickets (account_id, call_center_id, ticket_number, version_number,
-                         status, assignee_id, content, search_text, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+                         status, assignee_id, content, search_text, created_at, updated_at,
+                         source_revision)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
                      ON CONFLICT (account_id, call_center_id, ticket_number) DO NOTHING
                      RETURNING id",
                     account.0,
@@ -398,7 +400,8 @@ async fn try_intake(
                     assignee.as_ref().map(|(id, _)| *id),
                     content,
                     search_text,
-                    now
+                    now,
+                    revision
                 ))
                 .await?;
             let Some((id,)) = inserted else {
@@ -417,7 +420,13 @@ async fn try_intake(
             }
             Ok(Some((IntakeOutcome::Created, id)))
         }
-        Some((id, _, stored, status)) if stored == content => {
+        Some((id, _, _, _, Some(current))) if revision.is_some_and(|r| r < current) => {
+            // A late retransmission of a revision the ticket has moved past
+            // (a re-sent file, a folder imported again): taking it in would
+            // bring older content back.
+            Ok(Some((IntakeOutcome::Unchanged, id)))
+        }
+        Some((id, _, stored, status, _)) if stored == content => {
             // A retransmission; only a cancellation it carries is news.
             if cancelled && status != TicketStatus::Cancelled.as_str() {
                 cancel(tx, account, id, &status, actor, now).await?;
@@ -425,17 +434,19 @@ async fn try_intake(
             }
             Ok(Some((IntakeOutcome::Unchanged, id)))
         }
-        Some((id, version, stored, status)) => {
+        Some((id, version, stored, status, _)) => {
             // The center's revision number wins when it is ahead of ours.
-            let next = (version + 1).max(source.and_then(|s| s.revision).unwrap_or(0));
+            let next = (version + 1).max(revision.unwrap_or(0));
             let changed = tx
                 .execute(query!(
-                    "UPDATE tickets SET content = $1, search_text = $2, version_number = $3, updated_at = $4
-                     WHERE account_id = $5 AND id = $6 AND version_number = $7",
+                    "UPDATE tickets SET content = $1, search_text = $2, version_number = $3, updated_at = $4,
+                         source_revision = $5
+                     WHERE account_id = $6 AND id = $7 AND version_number = $8",
                     content,
                     search_text,
                     next,
                     now,
+                    revision,
                     account.0,
                     id,
                     version
@@ -635,5 +646,67 @@ mod tests {
     #[test]
     fn like_patterns_are_escaped() {
         assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+
+    mod source_revision_backfill {
+        use super::*;
+        use integrity_domain::manifest::Manifest;
+
+        /// Migration 0006's `UPDATE`, as the file has it.
+        fn backfill(backend: crate::Backend) -> &'static str {
+            let migration = match backend {
+                crate::Backend::Sqlite => {
+                    include_str!("../migrations/sqlite/0006_ticket_source_revision.sql")
+                }
+                crate::Backend::Postgres => {
+                    include_str!("../migrations/postgres/0006_ticket_source_revision.sql")
+                }
+            };
+            let start = migration.find("UPDATE tickets").expect("the backfill");
+            migration[start..].trim_end().trim_end_matches(';')
+        }
+
+        crate::test_on_both_backends! {
+            async fn tickets_taken_in_before_get_their_last_versions_revision(db: &TestDatabase) {
+                let manifest = r#"{"accounts": [{"subdomain": "acme", "name": "Acme",
+                    "call_centers": [{"name": "Georgia 811", "service_areas": [{"code": "GAUPC"}]}]}]}"#;
+                db.store.apply(&Manifest::from_json(manifest).unwrap()).await.unwrap();
+                let account = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+                let center = db.store.call_centers(account).await.unwrap()[0].id;
+                let take = |number: &str, remarks: &str, revision: Option<i64>| {
+                    let intake = integrity_domain::ticket::parse_intake(serde_json::json!({
+                        "ticket_number": number, "call_center": {"id": center}, "remarks": remarks,
+                    }))
+                    .unwrap();
+                    let source = revision.map(|revision| Provenance {
+                        format: "usan-xml".into(),
+                        document: Document { name: "t.xml".into(), content_type: "application/xml".into(), body: b"<t/>".to_vec() },
+                        attachments: Vec::new(),
+                        revision: Some(revision),
+                        cancelled: false,
+                        notes: Vec::new(),
+                        extra: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+                    });
+                    let store = db.store.clone();
+                    async move { store.intake_ticket(account, &intake, None, source.as_ref()).await.unwrap() }
+                };
+                take("A", "first", Some(3)).await;
+                take("A", "second", Some(7)).await;
+                take("B", "from the API", None).await;
+                take("C", "a document", Some(2)).await;
+                take("C", "then the API", None).await;
+
+                // As a database from before the column was there.
+                let mut tx = db.store.write().await.unwrap();
+                tx.execute(query!("UPDATE tickets SET source_revision = NULL")).await.unwrap();
+                tx.execute(query!(backfill(db.store.backend()))).await.unwrap();
+                let rows: Vec<(String, Option<i64>)> = tx
+                    .fetch_all(query!("SELECT ticket_number, source_revision FROM tickets ORDER BY ticket_number"))
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                assert_eq!(rows, [("A".into(), Some(7)), ("B".into(), None), ("C".into(), None)]);
+            }
+        }
     }
 }

@@ -243,6 +243,39 @@ test_on_both_backends! {
         assert_eq!(read, revised);
     }
 
+    async fn a_late_retransmission_of_an_older_revision_changes_nothing(db: &TestDatabase) {
+        let (acme, _) = provisioned(&db.store).await;
+        let center = georgia(&db.store, acme).await;
+        let take = |remarks: &'static str, revision: Option<i64>| {
+            let store = db.store.clone();
+            async move {
+                let source = provenance(&format!("{{\"r\": {revision:?}}}"), revision, false);
+                store.intake_ticket(acme, &ticket(center, "R-1", remarks), None, Some(&source)).await.unwrap()
+            }
+        };
+        take("revision 1", Some(1)).await;
+        let (outcome, second) = take("revision 2", Some(2)).await;
+        assert_eq!((outcome, second.version_number), (IntakeOutcome::NewVersion, 2));
+
+        // Revision 1 again, after 2: the ticket keeps revision 2, and no
+        // history entry or document is added.
+        let history = db.store.ticket_history(acme, center, "R-1").await.unwrap().unwrap().len();
+        let (outcome, after) = take("revision 1", Some(1)).await;
+        assert_eq!(outcome, IntakeOutcome::Unchanged);
+        assert_eq!(after, second);
+        assert_eq!(db.store.ticket_history(acme, center, "R-1").await.unwrap().unwrap().len(), history);
+
+        // The same revision with other content is still a new version, and
+        // a document without a revision is judged by its content alone.
+        let (outcome, corrected) = take("revision 2, corrected", Some(2)).await;
+        assert_eq!((outcome, corrected.version_number), (IntakeOutcome::NewVersion, 3));
+        let (outcome, _) = take("no revision", None).await;
+        assert_eq!(outcome, IntakeOutcome::NewVersion);
+        let (outcome, last) = take("revision 1", Some(1)).await;
+        assert_eq!(outcome, IntakeOutcome::NewVersion, "the content in place had no revision to compare with");
+        assert_eq!(last.content.remarks.as_deref(), Some("revision 1"));
+    }
+
     async fn intake_refuses_a_call_center_of_another_account(db: &TestDatabase) {
         let (acme, other) = provisioned(&db.store).await;
         let foreign_center = georgia(&db.store, other).await;

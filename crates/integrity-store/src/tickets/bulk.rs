@@ -21,7 +21,7 @@ use crate::conn::{query, Arg, Conn, Query};
 use crate::{AccountId, StoreError};
 
 /// Rows per multi-row statement: well inside both backends' limits on
-/// bound parameters (SQLite 32,766, PostgreSQL 65,535) at ten per row.
+/// bound parameters (SQLite 32,766, PostgreSQL 65,535) at eleven per row.
 const ROWS_PER_STATEMENT: usize = 100;
 
 type Outcomes = Vec<Result<IntakeOutcome, ValidationErrors>>;
@@ -183,11 +183,13 @@ async fn insert_new_tickets<'a>(
                 p.search_text.as_str().into(),
                 now.into(),
                 now.into(),
+                p.source.as_ref().and_then(|s| s.revision).into(),
             ]);
         }
         let mut q = Query::new(
             "INSERT INTO tickets (account_id, call_center_id, ticket_number, version_number,
-                 status, assignee_id, content, search_text, created_at, updated_at) VALUES ",
+                 status, assignee_id, content, search_text, created_at, updated_at,
+                 source_revision) VALUES ",
         );
         push_rows(&mut q, rows);
         q.push(
