@@ -1,6 +1,7 @@
 //! Taking in call centers' own documents from files: `integrity import
 //! --format …` and `integrity intake watch DIR`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -108,11 +109,11 @@ pub async fn watch(store: &Store, args: WatchArgs) -> anyhow::Result<()> {
     let failed = args.dir.join("failed");
     std::fs::create_dir_all(&done).with_context(|| format!("creating {}", done.display()))?;
     std::fs::create_dir_all(&failed).with_context(|| format!("creating {}", failed.display()))?;
-    println!(
+    say(format_args!(
         "watching {} for {} tickets",
         args.dir.display(),
         args.call_center
-    );
+    ));
     loop {
         for path in settled_files(&args.dir, args.once)? {
             let name = path
@@ -122,11 +123,11 @@ pub async fn watch(store: &Store, args: WatchArgs) -> anyhow::Result<()> {
             match take_file(store, account, call_center, format, &path).await? {
                 Taken::Done(outcome, number) => {
                     let moved = move_aside(&path, &done)?;
-                    println!(
+                    say(format_args!(
                         "{name}: ticket {number} {} → {}",
                         describe(outcome),
                         moved.display()
-                    );
+                    ));
                 }
                 Taken::Refused(reason) => {
                     let moved = move_aside(&path, &failed)?;
@@ -139,7 +140,7 @@ pub async fn watch(store: &Store, args: WatchArgs) -> anyhow::Result<()> {
                     ));
                     std::fs::write(&reason_file, format!("{reason}\n"))
                         .with_context(|| format!("writing {}", reason_file.display()))?;
-                    eprintln!("{name}: refused: {reason}");
+                    complain(format_args!("{name}: refused: {reason}"));
                 }
             }
         }
@@ -151,6 +152,18 @@ pub async fn watch(store: &Store, args: WatchArgs) -> anyhow::Result<()> {
             () = crate::shutdown::signal() => return Ok(()),
         }
     }
+}
+
+/// A line of the watcher's log on standard output. Its files in `done/`
+/// and `failed/` are the record of what it did, so a log nobody reads any
+/// more (a closed pipe) must not stop it, as `println!` would by panicking.
+fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// The same on standard error.
+fn complain(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 pub fn describe(outcome: IntakeOutcome) -> &'static str {

@@ -3,22 +3,21 @@
 //!
 //! Each JSON line is a ticket in the API's shape, bare or under a `ticket` key.
 //! The call center is named by `{"id": N}` or, more handily for files, by
-//! `{"name": "Georgia 811"}`. A bad line is reported by number and reason
-//! and the rest are still taken in; intake is idempotent, so a file can be
-//! imported again safely.
+//! `{"name": "Georgia 811"}`. A bad line or file is reported by its place
+//! and reason, in order, and the rest are still taken in; intake is
+//! idempotent, so a file can be imported again safely.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read};
+mod read;
+mod report;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
-use integrity_domain::ticket::{parse_intake, TicketIntake};
-use integrity_store::{AccountId, DatabaseUrl, IntakeOutcome, PreparedIntake, Provenance, Store};
-use rayon::prelude::*;
-use serde_json::Value;
+use integrity_store::{AccountId, DatabaseUrl, IntakeOutcome, Store};
+
+use read::{Input, Parsed, Source};
+use report::Report;
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
@@ -73,7 +72,7 @@ pub async fn run(url: &DatabaseUrl, args: ImportArgs) -> anyhow::Result<ExitCode
         }
     };
 
-    // Reading and parsing run on their own thread, a few batches ahead of
+    // Reading and parsing run on their own threads, a few batches ahead of
     // the database: the two overlap, and memory stays flat.
     let (sender, mut batches) = tokio::sync::mpsc::channel(BATCHES_AHEAD);
     let files = args.files.clone();
@@ -82,23 +81,25 @@ pub async fn run(url: &DatabaseUrl, args: ImportArgs) -> anyhow::Result<ExitCode
         .spawn(move || source.read(&files, &sender))
         .context("starting the reading thread")?;
     let mut summary = Summary::default();
+    let mut report = Report::default();
     while let Some(batch) = batches.recv().await {
-        take_in(&store, account, batch, &mut summary).await?;
+        take_in(&store, account, batch, &mut summary, &mut report).await?;
     }
     reader
         .join()
-        .map_err(|_| anyhow::anyhow!("the reading thread failed"))??;
+        .map_err(|_| anyhow::anyhow!("the reading thread failed"))?;
 
     let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
-    println!(
+    report.out(format_args!(
         "imported {}: {} created, {} new versions, {} unchanged, {} rejected",
         files.join(", "),
         summary.created,
         summary.new_versions,
         summary.unchanged,
         summary.rejected
-    );
-    // Rejected lines make the exit status 2 so scripts notice them.
+    ));
+    report.flush()?;
+    // Rejected inputs make the exit status 2 so scripts notice them.
     Ok(if summary.rejected > 0 {
         ExitCode::from(2)
     } else {
@@ -127,248 +128,66 @@ pub async fn call_center_id(store: &Store, account: AccountId, name: &str) -> an
         .with_context(|| format!("no call center named {name:?} in this account"))
 }
 
-/// Lines taken in per transaction: large enough that commits and round
-/// trips stop dominating, small enough that a failure loses little work
-/// and memory stays flat whatever the input's size.
-const BATCH: usize = 500;
-
-/// Documents per transaction: fewer, as each brings its source document
-/// and the parser's leftovers (tens of kilobytes in memory).
-const DOCUMENT_BATCH: usize = 100;
-
 /// Batches read ahead of the database.
 const BATCHES_AHEAD: usize = 2;
 
-/// What the import reads.
-enum Source {
-    /// JSON Lines in the API's ticket shape; lines name their call center.
-    Lines { centers: HashMap<String, i64> },
-    /// One call-center document per file.
-    Documents {
-        call_center: i64,
-        format: Option<String>,
-    },
-}
-
-/// One input (a line or a file), read.
-struct Input {
-    /// Where it came from, for messages: `line 7` or a file name.
-    origin: String,
-    /// For documents: the line to print when it is taken in.
-    announce: bool,
-    ticket: Result<PreparedIntake, String>,
-}
-
-type Batches = tokio::sync::mpsc::Sender<Vec<Input>>;
-
-impl Source {
-    /// Reads every file, sending batches; stops early only when the
-    /// receiving side has gone (it failed, and says why).
-    ///
-    /// Inputs are gathered one batch at a time, in order, and the batch is
-    /// parsed on every CPU at once: parsing a call center's document costs
-    /// as much as storing it, and one thread could not keep the database
-    /// busy. A batch keeps its order, so a ticket's revisions are still
-    /// taken in as they came.
-    fn read(&self, files: &[PathBuf], batches: &Batches) -> anyhow::Result<()> {
-        match self {
-            Source::Lines { centers } => {
-                let parse = |(number, text): (usize, String)| Input {
-                    origin: format!("line {number}"),
-                    announce: false,
-                    ticket: read_line(centers, &text).and_then(|intake| prepare(intake, None)),
-                };
-                let mut batch = Vec::with_capacity(BATCH);
-                for file in files {
-                    read_lines(file, &mut batch, &mut |batch: &mut Vec<_>| {
-                        send(batches, parse_all(batch, &parse))
-                    })?;
-                }
-                send(batches, parse_all(&mut batch, &parse))
-            }
-            Source::Documents {
-                call_center,
-                format,
-            } => {
-                let parse = |path: PathBuf| Input {
-                    ticket: crate::documents::read_file(*call_center, format.as_deref(), &path)
-                        .and_then(|(intake, provenance)| prepare(intake, Some(provenance))),
-                    origin: path.display().to_string(),
-                    announce: true,
-                };
-                let mut batch = Vec::with_capacity(DOCUMENT_BATCH);
-                for file in files {
-                    for document in document_files(file)? {
-                        batch.push(document);
-                        if batch.len() == DOCUMENT_BATCH {
-                            send(batches, parse_all(&mut batch, &parse))?;
-                        }
-                    }
-                }
-                send(batches, parse_all(&mut batch, &parse))
-            }
-        }
-    }
-}
-
-/// Parses a batch on every CPU, keeping its order; leaves `batch` empty.
-fn parse_all<T: Send>(batch: &mut Vec<T>, parse: &(impl Fn(T) -> Input + Sync)) -> Vec<Input> {
-    std::mem::take(batch).into_par_iter().map(parse).collect()
-}
-
-/// A file, or the files of a folder in name order (a folder too large
-/// for a command line).
-fn document_files(path: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
-    if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(path).with_context(|| format!("reading {}", path.display()))? {
-        let entry = entry.with_context(|| format!("reading {}", path.display()))?;
-        if entry.file_type().is_ok_and(|t| t.is_file()) {
-            files.push(entry.path());
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-fn send(batches: &Batches, batch: Vec<Input>) -> anyhow::Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    // A closed channel means the database side stopped with an error,
-    // which it reports; there is nothing to add here.
-    let _ = batches.blocking_send(batch);
-    Ok(())
-}
-
-/// Reads a file's lines into `batch`, handing each full batch to `flush`.
-fn read_lines(
-    file: &std::path::Path,
-    batch: &mut Vec<(usize, String)>,
-    flush: &mut impl FnMut(&mut Vec<(usize, String)>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let (reader, size): (Box<dyn Read>, Option<u64>) = if file.as_os_str() == "-" {
-        (Box::new(std::io::stdin()), None)
-    } else {
-        let file =
-            std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-        let size = file.metadata().ok().map(|m| m.len());
-        (Box::new(file), size)
-    };
-    let progress = match size {
-        Some(bytes) => ProgressBar::new(bytes).with_style(
-            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        ),
-        None => ProgressBar::new_spinner(),
-    };
-    for (index, line) in BufReader::new(reader).lines().enumerate() {
-        let number = index + 1;
-        let text = line.with_context(|| format!("reading line {number}"))?;
-        progress.inc(text.len() as u64 + 1);
-        if text.trim().is_empty() {
-            continue;
-        }
-        batch.push((number, text));
-        if batch.len() == BATCH {
-            progress.suspend(|| flush(batch))?;
-        }
-    }
-    progress.finish_and_clear();
-    Ok(())
-}
-
+/// Takes a batch's tickets in, in one transaction, then reports every
+/// input of the batch in its order.
 async fn take_in(
     store: &Store,
     account: AccountId,
     batch: Vec<Input>,
     summary: &mut Summary,
+    report: &mut Report,
 ) -> anyhow::Result<()> {
-    let mut items = Vec::with_capacity(batch.len());
-    let mut origins = Vec::with_capacity(batch.len());
-    for read in batch {
-        match read.ticket {
-            Ok(item) => {
-                items.push(item);
-                origins.push((read.origin, read.announce));
+    // The tickets go to the store together; each input keeps its place in
+    // the report, a ticket's place standing for its outcome.
+    let mut tickets = Vec::new();
+    let mut places = Vec::with_capacity(batch.len());
+    for input in batch {
+        let place = match input.read {
+            Parsed::Ticket(ticket) => {
+                tickets.push(ticket);
+                Parsed::Ticket(())
             }
-            Err(reason) => {
-                summary.rejected += 1;
-                eprintln!("{}: {reason}", read.origin);
-            }
-        }
+            Parsed::Refused(reason) => Parsed::Refused(reason),
+            Parsed::Skipped(note) => Parsed::Skipped(note),
+        };
+        places.push((input.origin, input.announce, place));
     }
-    if items.is_empty() {
-        return Ok(());
-    }
-    let outcomes = store.intake_batch(account, &items).await.with_context(|| {
-        format!(
-            "taking in {} to {}",
-            origins[0].0,
-            origins[origins.len() - 1].0
-        )
-    })?;
-    // The batch's report in one write: standard output is line-buffered,
-    // and a write per document showed in the import's profile.
-    let mut report = String::new();
-    for (((origin, announce), item), outcome) in origins.iter().zip(&items).zip(outcomes) {
-        match outcome {
-            Ok(outcome) => {
-                summary.count(outcome);
-                if *announce {
-                    let number = &item.intake().content.ticket_number;
-                    let _ = writeln!(
-                        report,
-                        "{origin}: ticket {number} {}",
-                        crate::documents::describe(outcome)
-                    );
-                }
-            }
-            Err(errors) => {
-                summary.rejected += 1;
-                eprintln!("{origin}: {errors}");
-            }
-        }
-    }
-    print!("{report}");
-    Ok(())
-}
-
-/// Serializes what the store would on its one writer, here on a reading
-/// thread.
-fn prepare(intake: TicketIntake, source: Option<Provenance>) -> Result<PreparedIntake, String> {
-    PreparedIntake::new(intake, source).map_err(|e| e.to_string())
-}
-
-/// A line as a ticket, or why not.
-fn read_line(centers: &HashMap<String, i64>, line: &str) -> Result<TicketIntake, String> {
-    let mut value: Value =
-        serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
-    if let Some(inner) = value.as_object_mut().and_then(|o| o.remove("ticket")) {
-        value = inner;
-    }
-    resolve_call_center_name(&mut value, centers)?;
-    parse_intake(value).map_err(|e| e.to_string())
-}
-
-/// Turns `"call_center": {"name": "…"}` into the id the intake expects.
-fn resolve_call_center_name(
-    value: &mut Value,
-    centers: &HashMap<String, i64>,
-) -> Result<(), String> {
-    let Some(center) = value.get_mut("call_center").and_then(Value::as_object_mut) else {
-        return Ok(());
+    let outcomes = if tickets.is_empty() {
+        Vec::new()
+    } else {
+        let (first, last) = (&places[0].0, &places[places.len() - 1].0);
+        store
+            .intake_batch(account, &tickets)
+            .await
+            .with_context(|| format!("taking in {first} to {last}"))?
     };
-    if center.contains_key("id") {
-        return Ok(());
+    let mut outcomes = outcomes.into_iter().zip(&tickets);
+    for (origin, announce, place) in places {
+        match place {
+            Parsed::Refused(reason) => {
+                summary.rejected += 1;
+                report.refused(format_args!("{origin}: {reason}"))?;
+            }
+            Parsed::Skipped(note) => report.refused(format_args!("{origin}: {note}"))?,
+            Parsed::Ticket(()) => match outcomes.next() {
+                Some((Ok(outcome), ticket)) => {
+                    summary.count(outcome);
+                    if announce {
+                        let number = &ticket.intake().content.ticket_number;
+                        let taken = crate::documents::describe(outcome);
+                        report.out(format_args!("{origin}: ticket {number} {taken}"));
+                    }
+                }
+                Some((Err(errors), _)) => {
+                    summary.rejected += 1;
+                    report.refused(format_args!("{origin}: {errors}"))?;
+                }
+                None => anyhow::bail!("the store gave fewer outcomes than tickets"),
+            },
+        }
     }
-    if let Some(name) = center.get("name").and_then(Value::as_str) {
-        let id = centers
-            .get(name)
-            .ok_or_else(|| format!("call_center {name:?} is not a call center of this account"))?;
-        center.insert("id".into(), Value::from(*id));
-    }
-    Ok(())
+    report.flush()
 }

@@ -136,6 +136,31 @@ test_on_both_backends! {
         assert!(db.store.ticket_by_number(account, center, "M-1199").await.unwrap().is_some());
     }
 
+    async fn a_line_that_is_not_utf8_is_refused_alone(db: &TestDatabase) {
+        let manifest = write_temp(MANIFEST);
+        assert!(integrity(db.url.as_str(), &["apply", manifest.path().to_str().unwrap()], None).status.success());
+        let mut bytes = Vec::new();
+        for i in 0..600 {
+            if i == 249 {
+                bytes.extend_from_slice(b"{\"ticket_number\": \"U-\xff\"}\r\n");
+            } else {
+                bytes.extend_from_slice(format!("{{\"ticket_number\": \"U-{i}\", \"call_center\": {{\"name\": \"Georgia 811\"}}}}\r\n").as_bytes());
+            }
+        }
+        let first = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(first.path(), &bytes).unwrap();
+        let second = write_temp("not json");
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme",
+            first.path().to_str().unwrap(), second.path().to_str().unwrap()], None);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(stdout.contains("599 created, 0 new versions, 0 unchanged, 2 rejected"), "{stdout}");
+        // With several files, a line is named with its file.
+        let first_name = first.path().display().to_string();
+        assert!(stderr.contains(&format!("{first_name}: line 250: not UTF-8 text: invalid byte at column 22")), "{stderr}");
+        assert!(stderr.contains(&format!("{}: line 1: not valid JSON", second.path().display())), "{stderr}");
+    }
+
     async fn import_reads_standard_input(db: &TestDatabase) {
         let manifest = write_temp(MANIFEST);
         assert!(integrity(db.url.as_str(), &["apply", manifest.path().to_str().unwrap()], None).status.success());

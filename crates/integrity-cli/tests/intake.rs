@@ -152,6 +152,80 @@ test_on_both_backends! {
         assert_eq!(again, ticket);
     }
 
+    async fn a_folder_follows_links_and_says_what_it_does_not_read(db: &TestDatabase) {
+        apply(db.url.as_str());
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(fixture("usan_ca_option3_2022041100005.xml"), dir.path().join("a-linked.xml")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone.xml"), dir.path().join("b-dangling.xml")).unwrap();
+        std::fs::create_dir(dir.path().join("c-nested")).unwrap();
+        std::fs::copy(fixture("usan_nv_option2_2022041400001-000.txt"), dir.path().join("d.txt")).unwrap();
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
+            "--format", "auto", dir.path().to_str().unwrap()]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(stdout.contains("2 created, 0 new versions, 0 unchanged, 1 rejected"), "{stdout}");
+        assert!(stderr.contains("b-dangling.xml: cannot read the file"), "{stderr}");
+        assert!(stderr.contains("c-nested: skipped"), "{stderr}");
+        assert_eq!(numbers(db).await, ["2022041100005", "2022041400001"]);
+    }
+
+    async fn refusals_and_takings_are_reported_in_the_inputs_order(db: &TestDatabase) {
+        apply(db.url.as_str());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(fixture("usan_ca_option3_2022041100005.xml"), dir.path().join("1.xml")).unwrap();
+        std::fs::write(dir.path().join("2.xml"), "<broken").unwrap();
+        std::fs::copy(fixture("usan_nv_option2_2022041400001-000.txt"), dir.path().join("3.txt")).unwrap();
+        // One file for both, as `> log 2>&1` gives: one shared offset.
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let both = log.reopen().unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_integrity"))
+            .args(["--database", db.url.as_str(), "import", "--account", "acme", "--call-center", "USA North 811",
+                "--format", "auto", dir.path().to_str().unwrap()])
+            .env("RUST_LOG", "warn")
+            .stdout(both.try_clone().unwrap())
+            .stderr(both)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(2));
+        let both = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<&str> = both.lines().collect();
+        assert_eq!(lines.len(), 4, "{both}");
+        for (line, name) in lines.iter().zip(["1.xml: ticket", "2.xml: document", "3.txt: ticket", "imported"]) {
+            assert!(line.contains(name), "{both}");
+        }
+    }
+
+    async fn a_closed_output_ends_the_import_without_a_panic(db: &TestDatabase) {
+        apply(db.url.as_str());
+        let dir = tempfile::tempdir().unwrap();
+        let template = std::fs::read_to_string(fixture("usan_ca_option3_2022041100005.xml")).unwrap();
+        for i in 0..150 {
+            let document = template.replace("<onecall:TicketNumber>2022041100005<", &format!("<onecall:TicketNumber>22{i:011}<"));
+            std::fs::write(dir.path().join(format!("{i:03}.xml")), document).unwrap();
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_integrity"))
+            .args(["--database", db.url.as_str(), "import", "--account", "acme", "--call-center", "USA North 811",
+                "--format", "usan-xml", dir.path().to_str().unwrap()])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // As `| head -0` does: the reading end closes before any output.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("writing to standard output") && !stderr.contains("panicked"), "{stderr}");
+        // What was committed before stays, and importing again completes it.
+        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
+            "--format", "usan-xml", dir.path().to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let account = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+        let page = db.store.tickets(account, &TicketFilter { per_page: 500, ..Default::default() }).await.unwrap();
+        assert_eq!(page.tickets.len(), 150);
+    }
+
     async fn a_watched_folder_takes_files_in_and_moves_them_aside(db: &TestDatabase) {
         apply(db.url.as_str());
         let dir = tempfile::tempdir().unwrap();
