@@ -88,6 +88,9 @@ pub async fn run(url: &DatabaseUrl, args: ImportArgs) -> anyhow::Result<ExitCode
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reading thread failed"))?;
+    // On SQLite, closing folds the log back into the database file: what
+    // was imported is then all in the one file, for a copy made next.
+    store.close().await;
 
     let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
     report.out(format_args!(

@@ -59,6 +59,37 @@ fn unsupported_database_urls_are_refused_with_a_clear_message() {
 }
 
 #[test]
+fn an_import_leaves_everything_in_the_database_file() {
+    // No other connection to the file here: the import's own are the last.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("import.db");
+    let db = format!("sqlite://{}", path.display());
+    let manifest = write_temp(MANIFEST);
+    assert!(
+        integrity(&db, &["apply", manifest.path().to_str().unwrap()], None)
+            .status
+            .success()
+    );
+    let lines: Vec<String> = (0..2000)
+        .map(|i| {
+            format!(r#"{{"ticket_number": "W-{i}", "call_center": {{"name": "Georgia 811"}}}}"#)
+        })
+        .collect();
+    let out = integrity(
+        &db,
+        &["import", "--account", "acme", "-"],
+        Some(&lines.join("\n")),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = dir.path().join("import.db-wal");
+    assert!(
+        std::fs::metadata(&log).map_or(true, |m| m.len() == 0),
+        "the write-ahead log is left with {} bytes",
+        std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0)
+    );
+}
+
+#[test]
 fn an_invalid_manifest_is_reported_by_path_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("cli.db").display());

@@ -26,9 +26,11 @@ pub(super) const WRITER_THRESHOLD: u32 = 8_000;
 const PAUSE: Duration = Duration::from_millis(50);
 
 /// Asks the checkpoint thread for a checkpoint; the thread ends when this
-/// is dropped.
+/// is dropped or stopped.
 pub(super) struct Checkpointer {
-    wake: SyncSender<()>,
+    /// `None` once stopped.
+    wake: Option<SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     /// Checkpoints run, which the tests wait for.
     #[cfg_attr(not(test), allow(dead_code))]
     done: Arc<AtomicU64>,
@@ -41,18 +43,35 @@ impl Checkpointer {
         let (wake, requests) = mpsc::sync_channel(1);
         let done = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&done);
-        let spawned = std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn(move || run(&settings, &requests, &counter));
         // Without the thread, the writer's own checkpoints do the work.
-        drop(spawned);
-        Checkpointer { wake, done }
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run(&settings, &requests, &counter))
+            .ok();
+        Checkpointer {
+            wake: Some(wake),
+            thread,
+            done,
+        }
     }
 
     /// After a commit.
     pub fn request(&self) {
         // Full: a checkpoint is already due. Disconnected: no thread.
-        let _ = self.wake.try_send(());
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
+    }
+
+    /// Ends the thread and waits for it, so that its connection is closed
+    /// when the store closes: the last connection to close checkpoints
+    /// the log into the database file and removes it. Waits at most for
+    /// one checkpoint and one pause.
+    pub fn stop(&mut self) {
+        self.wake = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 
     /// Checkpoints run so far.

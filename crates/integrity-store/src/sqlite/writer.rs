@@ -140,6 +140,7 @@ impl Writer {
         }
         state.closed = true;
         state.conn = None;
+        may_wait(|| state.checkpointer.stop());
     }
 
     /// Whether the writer is free at this moment, for the metrics.
