@@ -14,6 +14,15 @@ pub use format::{detect, parse, Format};
 
 use integrity_domain::ticket::TicketContent;
 
+/// The largest revision a document may carry. Centers count revisions of
+/// one ticket in the tens; a larger number is a mistake, and taken as a
+/// version number it would leave no room for the versions after it.
+pub const MAX_REVISION: i64 = 999_999;
+
+fn is_revision(n: i64) -> bool {
+    (0..=MAX_REVISION).contains(&n)
+}
+
 /// A ticket read from a call center's document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {

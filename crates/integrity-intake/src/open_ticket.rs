@@ -24,7 +24,7 @@ use crate::geometry::{
     area_axis_order, bbox, centroid, from_geojson, parse_wkt, point_axis_order, round6,
     swap_polygons, swapped, to_geojson, AxisOrder, Polygon, WktError, DEGREE_SRIDS,
 };
-use crate::{Attachment, IntakeError, Parsed};
+use crate::{is_revision, Attachment, IntakeError, Parsed, MAX_REVISION};
 
 /// The API's limit on `ticket_number`.
 const MAX_TICKET_NUMBER_LEN: usize = 100;
@@ -118,12 +118,21 @@ impl<'a> Reader<'a> {
         // Elsewhere (a `version` or `revision` in the header or in a
         // center's header custom group, PA811's `pa811Header.version`) a
         // value that is not a whole number is left in `extra`.
-        let mut revision = header.get("ticketVersion").integer()?;
+        let ticket_version = header.get("ticketVersion");
+        let mut revision = ticket_version.integer()?;
+        if revision.is_some_and(|n| !is_revision(n)) {
+            return Err(ticket_version.error(format!(
+                "expected a version from 0 to {MAX_REVISION}, found {}",
+                revision.unwrap_or_default()
+            )));
+        }
         let mut revision_key = "ticketVersion";
         for key in ["version", "revision"] {
             if revision.is_none() {
                 if let Ok(Some(n)) = header.get(key).integer() {
-                    (revision, revision_key) = (Some(n), key);
+                    if is_revision(n) {
+                        (revision, revision_key) = (Some(n), key);
+                    }
                 }
             }
         }
@@ -132,7 +141,8 @@ impl<'a> Reader<'a> {
             let names = ["ticketVersion", "version", "revision"];
             revision = self
                 .custom(in_header, &names)
-                .and_then(|n| n.integer().ok().flatten());
+                .and_then(|n| n.integer().ok().flatten())
+                .filter(|n| is_revision(*n));
         }
         let mut service_areas: Vec<String> = Vec::new();
         for node in header.get("memberIds").items()? {

@@ -491,6 +491,22 @@ fn a_version_that_is_not_a_number_is_kept_not_read() {
 }
 
 #[test]
+fn a_version_out_of_range_is_refused_or_kept_not_read() {
+    // A version number is a count: negative or absurdly large ones would
+    // make version numbers go backwards or run out.
+    for bad in [json!(-1), json!(1_000_000), json!(i64::MAX)] {
+        let e = err(&json!({"header": {"ticketNumber": "1", "ticketVersion": bad}}));
+        assert_eq!(e.0, "$.header.ticketVersion");
+        assert!(e.1.contains("from 0 to 999999"), "{}", e.1);
+        let p = ok(&json!({"header": {"ticketNumber": "1", "version": bad}}));
+        assert_eq!(p.revision, None);
+        assert_eq!(p.extra, json!({"version": bad}));
+    }
+    let p = ok(&json!({"header": {"ticketNumber": "1", "version": 999_999}}));
+    assert_eq!(p.revision, Some(999_999));
+}
+
+#[test]
 fn a_zero_point_is_absent() {
     let mut doc = fixture(GA);
     doc["geography"]["workSiteWkt"] = json!([]);

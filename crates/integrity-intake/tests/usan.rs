@@ -316,6 +316,18 @@ fn cancelled_tickets() {
 }
 
 #[test]
+fn a_revision_number_beyond_a_million_is_refused() {
+    let xml = edit(
+        XML,
+        "<onecall:TicketRevisionNumber>000<",
+        "<onecall:TicketRevisionNumber>9223372036854775807<",
+    );
+    let e = err(parse_xml(xml.as_bytes()));
+    assert!(e.location.ends_with("TicketRevisionNumber"), "{e}");
+    assert!(e.message.contains("at most 999999"), "{e}");
+}
+
+#[test]
 fn revisions_and_previous_tickets() {
     let xml = edit(
         XML,

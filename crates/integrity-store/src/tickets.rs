@@ -373,6 +373,8 @@ async fn try_intake(
         ))
         .await?;
     let revision = source.and_then(|s| s.revision);
+    // Whether this document brings a revision the ticket has not had.
+    let is_newer = |latest: Option<i64>| revision.is_some_and(|r| latest.is_none_or(|l| r > l));
     let cancelled = source.is_some_and(|s| s.cancelled);
     let provenance = |version: i64| source.map(|s| s.describe(version));
     match existing {
@@ -420,13 +422,13 @@ async fn try_intake(
             }
             Ok(Some((IntakeOutcome::Created, id)))
         }
-        Some((id, _, _, _, Some(current))) if revision.is_some_and(|r| r < current) => {
+        Some((id, _, _, _, Some(latest))) if revision.is_some_and(|r| r < latest) => {
             // A late retransmission of a revision the ticket has moved past
             // (a re-sent file, a folder imported again): taking it in would
             // bring older content back.
             Ok(Some((IntakeOutcome::Unchanged, id)))
         }
-        Some((id, _, stored, status, _)) if stored == content => {
+        Some((id, _, stored, status, latest)) if stored == content && !is_newer(latest) => {
             // A retransmission; only a cancellation it carries is news.
             if cancelled && status != TicketStatus::Cancelled.as_str() {
                 cancel(tx, account, id, &status, actor, now).await?;
@@ -435,12 +437,16 @@ async fn try_intake(
             Ok(Some((IntakeOutcome::Unchanged, id)))
         }
         Some((id, version, stored, status, _)) => {
-            // The center's revision number wins when it is ahead of ours.
-            let next = (version + 1).max(revision.unwrap_or(0));
+            // Other content, or the same content under a newer revision
+            // (kept as a version of its own, with its document). The
+            // center's revision number wins when it is ahead of ours; a
+            // document without one leaves the latest revision known, so
+            // that an older one arriving later is still seen as older.
+            let next = version.saturating_add(1).max(revision.unwrap_or(0));
             let changed = tx
                 .execute(query!(
                     "UPDATE tickets SET content = $1, search_text = $2, version_number = $3, updated_at = $4,
-                         source_revision = $5
+                         source_revision = COALESCE($5, source_revision)
                      WHERE account_id = $6 AND id = $7 AND version_number = $8",
                     content,
                     search_text,
@@ -696,16 +702,17 @@ mod tests {
                 take("C", "a document", Some(2)).await;
                 take("C", "then the API", None).await;
 
-                // As a database from before the column was there.
+                // As a database from before the column was there: the
+                // backfill finds what intake itself recorded.
+                let read = query!("SELECT ticket_number, source_revision FROM tickets ORDER BY ticket_number");
                 let mut tx = db.store.write().await.unwrap();
+                let recorded: Vec<(String, Option<i64>)> = tx.fetch_all(read.clone()).await.unwrap();
                 tx.execute(query!("UPDATE tickets SET source_revision = NULL")).await.unwrap();
                 tx.execute(query!(backfill(db.store.backend()))).await.unwrap();
-                let rows: Vec<(String, Option<i64>)> = tx
-                    .fetch_all(query!("SELECT ticket_number, source_revision FROM tickets ORDER BY ticket_number"))
-                    .await
-                    .unwrap();
+                let filled: Vec<(String, Option<i64>)> = tx.fetch_all(read).await.unwrap();
                 tx.commit().await.unwrap();
-                assert_eq!(rows, [("A".into(), Some(7)), ("B".into(), None), ("C".into(), None)]);
+                assert_eq!(recorded, [("A".into(), Some(7)), ("B".into(), None), ("C".into(), Some(2))]);
+                assert_eq!(filled, recorded);
             }
         }
     }

@@ -265,15 +265,25 @@ test_on_both_backends! {
         assert_eq!(after, second);
         assert_eq!(db.store.ticket_history(acme, center, "R-1").await.unwrap().unwrap().len(), history);
 
-        // The same revision with other content is still a new version, and
-        // a document without a revision is judged by its content alone.
+        // The same revision with other content is still a new version.
         let (outcome, corrected) = take("revision 2, corrected", Some(2)).await;
         assert_eq!((outcome, corrected.version_number), (IntakeOutcome::NewVersion, 3));
-        let (outcome, _) = take("no revision", None).await;
+
+        // A newer revision with the same content is a version of its own
+        // (its document kept), so that the revision before it is older.
+        let (outcome, same) = take("revision 2, corrected", Some(4)).await;
+        assert_eq!((outcome, same.version_number), (IntakeOutcome::NewVersion, 4));
+        let (outcome, _) = take("revision 3", Some(3)).await;
+        assert_eq!(outcome, IntakeOutcome::Unchanged);
+
+        // Content without a revision is judged by its content alone, and
+        // leaves the latest revision known: revision 3 is still older.
+        let (outcome, unrevised) = take("no revision", None).await;
         assert_eq!(outcome, IntakeOutcome::NewVersion);
-        let (outcome, last) = take("revision 1", Some(1)).await;
-        assert_eq!(outcome, IntakeOutcome::NewVersion, "the content in place had no revision to compare with");
-        assert_eq!(last.content.remarks.as_deref(), Some("revision 1"));
+        let (outcome, after) = take("revision 3", Some(3)).await;
+        assert_eq!((outcome, &after), (IntakeOutcome::Unchanged, &unrevised));
+        let (outcome, _) = take("no revision", None).await;
+        assert_eq!(outcome, IntakeOutcome::Unchanged, "a retransmission without a revision");
     }
 
     async fn intake_refuses_a_call_center_of_another_account(db: &TestDatabase) {

@@ -208,7 +208,7 @@ pub fn parse_legacy(bytes: &[u8]) -> Result<Parsed, IntakeError> {
         Some(rev) if !rev.first().trim().is_empty() => b.revision(rev.first(), &rev.at())?,
         _ => {
             if let Some((_, rev)) = &header_ticket {
-                b.parsed.revision = parse_count(rev);
+                b.parsed.revision = parse_count(rev).filter(|n| crate::is_revision(*n));
             }
         }
     }

@@ -441,15 +441,18 @@ impl Builder {
         if value.trim().is_empty() {
             return Ok(());
         }
-        let n = parse_count(value).ok_or_else(|| {
-            IntakeError::new(
-                at,
-                format!(
-                    "expected a revision number like 000, found {:?}",
-                    value.trim()
-                ),
-            )
-        })?;
+        let n = parse_count(value)
+            .filter(|n| crate::is_revision(*n))
+            .ok_or_else(|| {
+                IntakeError::new(
+                    at,
+                    format!(
+                        "expected a revision number like 000 (at most {}), found {:?}",
+                        crate::MAX_REVISION,
+                        value.trim()
+                    ),
+                )
+            })?;
         self.parsed.revision = Some(n);
         Ok(())
     }

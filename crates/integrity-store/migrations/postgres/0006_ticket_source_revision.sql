@@ -1,17 +1,15 @@
--- The call center's revision of the document a ticket's content came
--- from (NULL when the content came without one, as from POST /tickets).
--- A later document with a lower revision is a late retransmission and
--- must not bring the older content back.
+-- The latest revision of the call center's documents taken in for a
+-- ticket (NULL while none came with one). A document with a lower
+-- revision is a late retransmission and must not bring older content
+-- back; content without a revision (POST /tickets) leaves it as it is.
 ALTER TABLE tickets ADD COLUMN source_revision BIGINT;
 
--- Tickets taken in before: the revision their last version's history
--- entry recorded. PostgreSQL's JSON operators here, SQLite's in its own
+-- Tickets taken in before: the highest revision their history's versions
+-- recorded. PostgreSQL's JSON operators here, SQLite's in its own
 -- migration: the one place the history's JSON is read by SQL.
 UPDATE tickets SET source_revision = (
-    SELECT CAST(CAST(h.data AS jsonb) -> 'source' ->> 'revision' AS BIGINT)
+    SELECT MAX(CAST(CAST(h.data AS jsonb) -> 'source' ->> 'revision' AS BIGINT))
     FROM ticket_history h
     WHERE h.account_id = tickets.account_id AND h.ticket_id = tickets.id
       AND h.kind IN ('created', 'new_version')
-    ORDER BY h.id DESC
-    LIMIT 1
 );
