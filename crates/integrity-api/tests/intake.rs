@@ -110,6 +110,8 @@ test_on_both_backends! {
         let reply = get(&api(db), &format!("{base}/documents/{document}"), KEY).await.expect(200);
         assert_eq!(reply.bytes, body);
         assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(reply.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(reply.headers[header::CONTENT_DISPOSITION], "attachment");
         get(&api(db), &format!("{base}/documents/{}", document + 100), KEY).await.expect(404);
         get(&api(db), &format!("{base}/documents/{document}"), OTHER).await.expect(404);
     }
@@ -168,6 +170,14 @@ test_on_both_backends! {
         assert!(body["errors"]["format"][0].as_str().unwrap().starts_with("is not included in the list"));
         let (status, _) = post_document(db, KEY, &uri, None, Vec::new()).await;
         assert_eq!(status, 400);
+
+        // A misspelt or repeated parameter is refused, not ignored.
+        let document = fixture("usan_ca_option3_2022041100005.xml");
+        let (status, body) = post_document(db, KEY, &format!("{uri}?fromat=usan-xml"), None, document.clone()).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"]["fromat"][0], "is not a known parameter (known: format)");
+        let (status, body) = post_document(db, KEY, &format!("{uri}?format=usan-xml&format=open-ticket"), None, document).await;
+        assert_eq!((status, &body["errors"]["format"][0]), (422, &serde_json::json!("is given more than once")), "{body}");
     }
 
     async fn intake_follows_the_order_of_checks(db: &TestDatabase) {

@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use integrity_domain::permission::Permission;
+use integrity_domain::ValidationErrors;
 use integrity_store::IntakeOutcome;
 
 use crate::auth::Caller;
@@ -14,6 +15,24 @@ use crate::body::RawBody;
 use crate::intake::{read_document, resolve_format};
 use crate::out::TicketOut;
 use crate::{ApiError, AppState};
+
+/// The `format` parameter, the only one intake takes: a misspelt one
+/// (`?fromat=`) is refused, as every list's unknown parameters are, rather
+/// than leave the format to detection unnoticed.
+fn format_param(query: &str) -> Result<Option<String>, ApiError> {
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
+    let mut errors = ValidationErrors::new();
+    let mut format = None;
+    for (key, value) in params {
+        match key.as_str() {
+            "format" if format.is_none() => format = Some(value),
+            "format" => errors.add("format", "is given more than once"),
+            other => errors.add(other, "is not a known parameter (known: format)"),
+        }
+    }
+    errors.into_result(format).map_err(ApiError::Invalid)
+}
 
 #[utoipa::path(
     post,
@@ -51,12 +70,7 @@ pub(crate) async fn take_in(
         return Err(ApiError::NotFound);
     }
     caller.require(Permission::TicketsCreate)?;
-    let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
-    let named = params
-        .iter()
-        .find(|(k, _)| k == "format")
-        .map(|(_, v)| v.as_str());
+    let named = format_param(query.as_deref().unwrap_or(""))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -64,7 +78,8 @@ pub(crate) async fn take_in(
     if body.is_empty() {
         return Err(ApiError::BadRequest("the request has no document".into()));
     }
-    let format = resolve_format(named, &body, content_type).map_err(ApiError::Invalid)?;
+    let format =
+        resolve_format(named.as_deref(), &body, content_type).map_err(ApiError::Invalid)?;
     let content_type = content_type
         .unwrap_or("application/octet-stream")
         .to_string();
@@ -93,7 +108,7 @@ pub(crate) async fn take_in(
     summary = "A document the ticket arrived in, as received",
     params(crate::openapi::TicketKey, ("document" = i64, Path, description = "The document's id, from the history")),
     responses(
-        (status = 200, description = "The document, with its original content type", content_type = "application/octet-stream", body = Vec<u8>, headers(("X-Content-SHA256" = String, description = "sha-256=<hex digest>"))),
+        (status = 200, description = "The document, with its original content type", content_type = "application/octet-stream", body = Vec<u8>, headers(("X-Content-SHA256" = String, description = "sha-256=<hex digest>"), ("X-Content-Type-Options" = String, description = "nosniff"), ("Content-Disposition" = String, description = "attachment"))),
         crate::openapi::Refusals,
         crate::openapi::Missing
     )
@@ -124,5 +139,16 @@ pub(crate) async fn document(
     if let Ok(digest) = HeaderValue::from_str(&format!("sha-256={}", document.sha256)) {
         response.headers_mut().insert("x-content-sha256", digest);
     }
+    // The content type is whatever the sender claimed: a browser must not
+    // guess another or show the document as a page of this site.
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
     Ok(response)
 }
