@@ -172,9 +172,9 @@ async fn take_in(
         match place {
             Parsed::Refused(reason) => {
                 summary.rejected += 1;
-                report.refused(format_args!("{origin}: {reason}"))?;
+                report.err(format_args!("{origin}: {reason}"))?;
             }
-            Parsed::Skipped(note) => report.refused(format_args!("{origin}: {note}"))?,
+            Parsed::Skipped(note) => report.err(format_args!("{origin}: {note}"))?,
             Parsed::Ticket(()) => match outcomes.next() {
                 Some((Ok(outcome), ticket)) => {
                     summary.count(outcome);
@@ -186,7 +186,7 @@ async fn take_in(
                 }
                 Some((Err(errors), _)) => {
                     summary.rejected += 1;
-                    report.refused(format_args!("{origin}: {errors}"))?;
+                    report.err(format_args!("{origin}: {errors}"))?;
                 }
                 None => anyhow::bail!("the store gave fewer outcomes than tickets"),
             },

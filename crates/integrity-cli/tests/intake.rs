@@ -28,6 +28,21 @@ fn integrity(database: &str, args: &[&str]) -> Output {
         .expect("run integrity")
 }
 
+/// `integrity import` of documents for the USA North 811 center.
+fn import(db: &TestDatabase, format: &str, paths: &[&Path]) -> Output {
+    let mut args = vec![
+        "import",
+        "--account",
+        "acme",
+        "--call-center",
+        "USA North 811",
+        "--format",
+        format,
+    ];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    integrity(db.url.as_str(), &args)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -100,8 +115,7 @@ test_on_both_backends! {
         std::fs::write(dir.path().join("3.txt"), "not a ticket").unwrap();
         std::fs::create_dir(dir.path().join("nested")).unwrap();
         std::fs::copy(fixture("usan_ca_legacy_2022041900001-000.txt"), dir.path().join("nested/4.txt")).unwrap();
-        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
-            "--format", "auto", dir.path().to_str().unwrap()]);
+        let out = import(db, "auto", &[dir.path()]);
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
         assert!(stdout.contains("2 created, 0 new versions, 0 unchanged, 1 rejected"), "{stdout}");
@@ -123,8 +137,7 @@ test_on_both_backends! {
                 .replace(">test ticket<", &format!(">revision {revision}<"));
             std::fs::write(dir.path().join(format!("{revision:03}.xml")), document).unwrap();
         }
-        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
-            "--format", "usan-xml", dir.path().to_str().unwrap()]);
+        let out = import(db, "usan-xml", &[dir.path()]);
         let stdout = text(&out.stdout);
         assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
         assert!(stdout.contains("1 created, 249 new versions, 0 unchanged, 0 rejected"), "{stdout}");
@@ -140,13 +153,11 @@ test_on_both_backends! {
 
         // The folder again, and a late copy of the first revision: each is
         // a retransmission, and the ticket keeps its last revision.
-        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
-            "--format", "usan-xml", dir.path().to_str().unwrap()]);
+        let out = import(db, "usan-xml", &[dir.path()]);
         let stdout = text(&out.stdout);
         assert!(stdout.contains("0 created, 0 new versions, 250 unchanged, 0 rejected"), "{stdout}");
         let first = dir.path().join("000.xml");
-        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
-            "--format", "usan-xml", first.to_str().unwrap()]);
+        let out = import(db, "usan-xml", &[&first]);
         assert!(text(&out.stdout).contains("1 unchanged"), "{}", text(&out.stdout));
         let again = db.store.ticket_by_number(account, center, "2022041100005").await.unwrap().unwrap();
         assert_eq!(again, ticket);
@@ -159,8 +170,7 @@ test_on_both_backends! {
         std::os::unix::fs::symlink(dir.path().join("gone.xml"), dir.path().join("b-dangling.xml")).unwrap();
         std::fs::create_dir(dir.path().join("c-nested")).unwrap();
         std::fs::copy(fixture("usan_nv_option2_2022041400001-000.txt"), dir.path().join("d.txt")).unwrap();
-        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
-            "--format", "auto", dir.path().to_str().unwrap()]);
+        let out = import(db, "auto", &[dir.path()]);
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
         assert!(stdout.contains("2 created, 0 new versions, 0 unchanged, 1 rejected"), "{stdout}");
@@ -218,8 +228,7 @@ test_on_both_backends! {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("writing to standard output") && !stderr.contains("panicked"), "{stderr}");
         // What was committed before stays, and importing again completes it.
-        let out = integrity(db.url.as_str(), &["import", "--account", "acme", "--call-center", "USA North 811",
-            "--format", "usan-xml", dir.path().to_str().unwrap()]);
+        let out = import(db, "usan-xml", &[dir.path()]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let account = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
         let page = db.store.tickets(account, &TicketFilter { per_page: 500, ..Default::default() }).await.unwrap();

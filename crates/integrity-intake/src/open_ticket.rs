@@ -10,14 +10,14 @@
 //! kept in [`Parsed::extra`]; unknown fields are tolerated and kept too. The
 //! field map and the axis-swap rule are in `docs/intake-open-ticket.md`.
 
+use std::rc::Rc;
+
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use integrity_domain::ticket::{
     describe_serde_error, validate_area, Contact, Excavator, TicketContent, Work,
 };
 use integrity_domain::time::{parse_timestamp, Millis};
-use std::rc::Rc;
-
 use serde_json::{Map, Value};
 
 use crate::geometry::{

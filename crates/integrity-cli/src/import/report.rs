@@ -25,8 +25,9 @@ impl Report {
         let _ = writeln!(self.out, "{line}");
     }
 
-    /// A line for standard error, after every line before it.
-    pub fn refused(&mut self, line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    /// A line for standard error (a refusal, a note), after every line
+    /// before it.
+    pub fn err(&mut self, line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
         self.flush()?;
         writeln!(std::io::stderr().lock(), "{line}").context("writing to standard error")
     }
