@@ -9,6 +9,7 @@
 
 mod read;
 mod report;
+mod workers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,7 +88,7 @@ pub async fn run(url: &DatabaseUrl, args: ImportArgs) -> anyhow::Result<ExitCode
     }
     reader
         .join()
-        .map_err(|_| anyhow::anyhow!("the reading thread failed"))?;
+        .map_err(|_| anyhow::anyhow!("the reading thread failed"))??;
     // On SQLite, closing folds the log back into the database file: what
     // was imported is then all in the one file, for a copy made next.
     store.close().await;

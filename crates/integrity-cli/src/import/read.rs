@@ -71,11 +71,12 @@ impl Source {
     /// Reads every file, sending batches in order.
     ///
     /// Inputs are gathered one batch at a time, in order, and the batch is
-    /// parsed on every CPU at once: parsing a call center's document costs
+    /// parsed on every CPU at once (see [`super::workers`]): parsing a call center's document costs
     /// as much as storing it, and one thread could not keep the database
     /// busy. A batch keeps its order, so a ticket's revisions are still
     /// taken in as they came.
-    pub fn read(&self, files: &[PathBuf], batches: &Batches) {
+    pub fn read(&self, files: &[PathBuf], batches: &Batches) -> anyhow::Result<()> {
+        let workers = super::workers::pool()?;
         match self {
             Source::Lines { centers } => {
                 let parse = |(origin, text): Line| Input {
@@ -90,10 +91,10 @@ impl Source {
                 let several = files.len() > 1;
                 for file in files {
                     read_lines(file, several, &mut batch, &mut |batch: &mut Vec<_>| {
-                        send(batches, parse_all(batch, &parse));
+                        send(batches, parse_all(&workers, batch, &parse));
                     });
                 }
-                send(batches, parse_all(&mut batch, &parse));
+                send(batches, parse_all(&workers, &mut batch, &parse));
             }
             Source::Documents {
                 call_center,
@@ -111,22 +112,30 @@ impl Source {
                     for document in gather_documents(file) {
                         batch.push(document);
                         if batch.len() == DOCUMENT_BATCH {
-                            send(batches, parse_all(&mut batch, &parse));
+                            send(batches, parse_all(&workers, &mut batch, &parse));
                         }
                     }
                 }
-                send(batches, parse_all(&mut batch, &parse));
+                send(batches, parse_all(&workers, &mut batch, &parse));
             }
         }
+        Ok(())
     }
 }
 
-/// Parses a batch on every CPU, keeping its order; leaves `batch` empty.
+/// Parses a batch on the parsing threads, keeping its order; leaves
+/// `batch` empty.
 fn parse_all<T: Send>(
+    workers: &rayon::ThreadPool,
     batch: &mut Vec<Gathered<T>>,
     parse: &(impl Fn(T) -> Input + Sync),
 ) -> Vec<Input> {
-    std::mem::take(batch)
+    let batch = std::mem::take(batch);
+    workers.install(|| in_order(batch, parse))
+}
+
+fn in_order<T: Send>(batch: Vec<Gathered<T>>, parse: &(impl Fn(T) -> Input + Sync)) -> Vec<Input> {
+    batch
         .into_par_iter()
         .map(|gathered| match gathered {
             Gathered::Input(input) => parse(input),
