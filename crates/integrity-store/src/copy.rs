@@ -263,6 +263,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("name", Text),
             ("content_type", Text),
             ("sha256", Text),
+            ("encoding", Text),
             ("body", Bytes),
             ("received_at", Int),
         ],
@@ -1102,8 +1103,10 @@ mod tests {
             vec![1.into(), 22.into(), 20.into(), 100.into(), 11.into(), JSON.into(), "s".into(), "queued".into(), 0.into(), 10.into(), none_text(), none_int(), "[]".into(), none_text(), 1.into(), 1.into(), none_int()]).await;
         for id in 30..70i64 {
             let name = if id % 2 == 0 { Arg::Text(Some(format!("d{id}.gif"))) } else { none_text() };
-            put(t, "ticket_documents", "account_id, id, ticket_id, version_number, role, format, name, content_type, sha256, body, received_at",
-                vec![1.into(), id.into(), 100.into(), 0.into(), "source".into(), "eml".into(), name, "image/gif".into(), "x".into(), body(id).into(), 9.into()]).await;
+            // A copy moves bodies as stored, never decoding them.
+            let encoding = if id % 3 == 0 { "zstd" } else { "identity" };
+            put(t, "ticket_documents", "account_id, id, ticket_id, version_number, role, format, name, content_type, sha256, encoding, body, received_at",
+                vec![1.into(), id.into(), 100.into(), 0.into(), "source".into(), "eml".into(), name, "image/gif".into(), "x".into(), encoding.into(), body(id).into(), 9.into()]).await;
         }
         tx.commit().await.unwrap();
     }

@@ -3,6 +3,7 @@
 mod bulk;
 mod history;
 mod load;
+mod packing;
 mod work;
 
 pub use history::{HistoryEntry, StoredDocument};
@@ -15,6 +16,7 @@ use serde_json::value::RawValue;
 
 use crate::conn::{query, Conn, Query};
 use crate::{AccountId, Store, StoreError};
+use packing::PackedDocument;
 
 /// Where a ticket taken in from a call-center format came from: the
 /// document as received (kept as evidence), what the parser found beside
@@ -57,6 +59,16 @@ struct SourceDescription<'a> {
 }
 
 impl Provenance {
+    /// The documents to keep, with their role and name: the source first,
+    /// then the attachments in the order they came.
+    fn documents(&self) -> impl Iterator<Item = (&'static str, Option<&str>, &Document)> {
+        std::iter::once(("source", None, &self.document)).chain(
+            self.attachments
+                .iter()
+                .map(|a| ("attachment", Some(a.name.as_str()), a)),
+        )
+    }
+
     fn describe(&self, version: i64) -> SourceDescription<'_> {
         SourceDescription {
             format: &self.format,
@@ -82,7 +94,7 @@ pub enum IntakeOutcome {
 }
 
 /// A ticket made ready for [`Store::intake_batch`]: its content serialized,
-/// its search text and its documents' digests computed. This is pure
+/// its search text computed, its documents digested and compressed. This is pure
 /// computation, done by whoever builds the batch (a bulk import, on every
 /// CPU), so that the one SQLite writer is left only the database's work.
 pub struct PreparedIntake {
@@ -90,8 +102,8 @@ pub struct PreparedIntake {
     source: Option<Provenance>,
     content: String,
     search_text: String,
-    /// SHA-256 of the source document, then of each attachment.
-    digests: Vec<String>,
+    /// The source document, then each attachment, ready to store.
+    documents: Vec<PackedDocument>,
 }
 
 impl PreparedIntake {
@@ -99,17 +111,13 @@ impl PreparedIntake {
         let content = serde_json::to_string(&intake.content)
             .map_err(crate::error::corrupt("ticket content"))?;
         let search_text = intake.content.search_text();
-        let digests = source
-            .iter()
-            .flat_map(|s| std::iter::once(&s.document).chain(&s.attachments))
-            .map(|d| crate::tokens::digest_bytes(&d.body))
-            .collect();
+        let documents = packing::pack_all(source.as_ref());
         Ok(PreparedIntake {
             intake,
             source,
             content,
             search_text,
-            digests,
+            documents,
         })
     }
 
@@ -174,6 +182,9 @@ impl Store {
         actor: Option<i64>,
         source: Option<&Provenance>,
     ) -> Result<(IntakeOutcome, Ticket), StoreError> {
+        // Compressing is the costly part of keeping the documents: done
+        // before the write lock is taken, so other writers do not wait on it.
+        let documents = packing::pack_all(source);
         let mut tx = self.write().await?;
         let center: Option<(i64,)> = tx
             .fetch_optional(query!(
@@ -190,6 +201,7 @@ impl Store {
         let item = Item {
             intake,
             source,
+            documents: &documents,
             content: &content,
             search_text: &intake.content.search_text(),
         };
@@ -314,6 +326,8 @@ fn push_condition(q: &mut Query, column_op: &str, arg: crate::conn::Arg) {
 struct Item<'a> {
     intake: &'a TicketIntake,
     source: Option<&'a Provenance>,
+    /// The source's documents, packed: as many as it has, none without one.
+    documents: &'a [PackedDocument],
     content: &'a str,
     search_text: &'a str,
 }
@@ -323,6 +337,7 @@ impl PreparedIntake {
         Item {
             intake: &self.intake,
             source: self.source.as_ref(),
+            documents: &self.documents,
             content: &self.content,
             search_text: &self.search_text,
         }
@@ -359,6 +374,7 @@ async fn try_intake(
     let Item {
         intake,
         source,
+        documents: packed,
         content,
         search_text,
     } = *item;
@@ -410,7 +426,7 @@ async fn try_intake(
                 return Ok(None);
             };
             replace_service_areas(tx, account, id, intake, true).await?;
-            let documents = store_documents(tx, account, id, version, source, now).await?;
+            let documents = store_documents(tx, account, id, version, source, packed, now).await?;
             let data = serde_json::json!({"version_number": version, "source": provenance(version), "documents": documents});
             record(tx, account, id, "created", actor, data, now).await?;
             if let Some((user, name)) = assignee {
@@ -464,7 +480,7 @@ async fn try_intake(
             replace_service_areas(tx, account, id, intake, false).await?;
             let previous: serde_json::Value =
                 serde_json::from_str(&stored).map_err(crate::error::corrupt("ticket content"))?;
-            let documents = store_documents(tx, account, id, next, source, now).await?;
+            let documents = store_documents(tx, account, id, next, source, packed, now).await?;
             let data = serde_json::json!({
                 "version_number": next,
                 "previous_version_number": version,
@@ -509,24 +525,19 @@ async fn store_documents(
     ticket: i64,
     version: i64,
     source: Option<&Provenance>,
+    packed: &[PackedDocument],
     now: Millis,
 ) -> Result<Vec<i64>, StoreError> {
     let Some(source) = source else {
         return Ok(Vec::new());
     };
     let mut ids = Vec::new();
-    let documents = std::iter::once(("source", None, &source.document)).chain(
-        source
-            .attachments
-            .iter()
-            .map(|a| ("attachment", Some(a.name.as_str()), a)),
-    );
-    for (role, name, document) in documents {
+    for ((role, name, document), packed) in source.documents().zip(packed) {
         let (id,): (i64,) = tx
             .fetch_one(query!(
                 "INSERT INTO ticket_documents (account_id, ticket_id, version_number, role, format, name,
-                     content_type, sha256, body, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                     content_type, sha256, encoding, body, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 account.0,
                 ticket,
                 version,
@@ -534,8 +545,9 @@ async fn store_documents(
                 source.format.as_str(),
                 name,
                 document.content_type.as_str(),
-                crate::tokens::digest_bytes(&document.body),
-                document.body.as_slice(),
+                packed.sha256.as_str(),
+                packed.encoding(),
+                packed.bytes(document),
                 now
             ))
             .await?;
@@ -713,6 +725,92 @@ mod tests {
                 tx.commit().await.unwrap();
                 assert_eq!(recorded, [("A".into(), Some(7)), ("B".into(), None), ("C".into(), Some(2))]);
                 assert_eq!(filled, recorded);
+            }
+        }
+    }
+
+    mod kept_documents {
+        use super::*;
+        use integrity_domain::manifest::Manifest;
+
+        fn source(number: &str) -> Provenance {
+            let remarks = format!(
+                "<Remarks>Ticket {number}: mark all utilities in the right of way</Remarks>"
+            );
+            let body = format!("<Ticket>{}</Ticket>", remarks.repeat(30));
+            Provenance {
+                format: "usan-xml".into(),
+                document: Document {
+                    name: "t.xml".into(),
+                    content_type: "application/xml".into(),
+                    body: body.into_bytes(),
+                },
+                attachments: vec![Document {
+                    name: "map.gif".into(),
+                    content_type: "image/gif".into(),
+                    body: b"GIF89a".to_vec(),
+                }],
+                revision: None,
+                cancelled: false,
+                notes: Vec::new(),
+                extra: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+            }
+        }
+
+        crate::test_on_both_backends! {
+            async fn documents_are_stored_compressed_and_read_back_as_received(db: &TestDatabase) {
+                let manifest = r#"{"accounts": [{"subdomain": "acme", "name": "Acme",
+                    "call_centers": [{"name": "USA North 811"}]}]}"#;
+                db.store.apply(&Manifest::from_json(manifest).unwrap()).await.unwrap();
+                let account = db.store.account_by_subdomain("acme").await.unwrap().unwrap();
+                let center = db.store.call_centers(account).await.unwrap()[0].id;
+                let intake = |number: &str| {
+                    integrity_domain::ticket::parse_intake(serde_json::json!({
+                        "ticket_number": number, "call_center": {"id": center},
+                    }))
+                    .unwrap()
+                };
+                // One ticket by each path that keeps documents.
+                let (one, many) = (source("ONE"), source("MANY"));
+                db.store.intake_ticket(account, &intake("ONE"), None, Some(&one)).await.unwrap();
+                let batch = [PreparedIntake::new(intake("MANY"), Some(many.clone())).unwrap()];
+                db.store.intake_batch(account, &batch).await.unwrap();
+
+                let mut tx = db.store.write().await.unwrap();
+                let stored: Vec<(i64, String, String, Vec<u8>)> = tx
+                    .fetch_all(query!("SELECT d.id, t.ticket_number, d.encoding, d.body FROM ticket_documents d
+                                       JOIN tickets t ON t.id = d.ticket_id ORDER BY d.id"))
+                    .await
+                    .unwrap();
+                // A document kept before documents were compressed has
+                // no encoding of its own: the column's default says so.
+                tx.execute(query!(
+                    "INSERT INTO ticket_documents (account_id, ticket_id, version_number, role, format,
+                         name, content_type, sha256, body, received_at)
+                     SELECT account_id, ticket_id, version_number, role, format, name, content_type,
+                         sha256, $1, received_at FROM ticket_documents WHERE id = $2",
+                    one.document.body.as_slice(),
+                    stored[0].0
+                ))
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+
+                let encodings: Vec<(&str, &str)> = stored.iter().map(|(_, n, e, _)| (n.as_str(), e.as_str())).collect();
+                assert_eq!(encodings, [("ONE", "zstd"), ("ONE", "identity"), ("MANY", "zstd"), ("MANY", "identity")]);
+                for (id, number, encoding, bytes) in &stored {
+                    let source = if number == "ONE" { &one } else { &many };
+                    let expected = if encoding == "zstd" { &source.document } else { &source.attachments[0] };
+                    if encoding == "zstd" {
+                        assert!(bytes.len() * 3 < expected.body.len(), "{} of {} bytes stored", bytes.len(), expected.body.len());
+                    }
+                    let read = db.store.ticket_document(account, center, number, *id).await.unwrap().unwrap();
+                    assert!(read.body == expected.body, "document {id} read back as received");
+                    assert_eq!(read.sha256, crate::tokens::digest_bytes(&expected.body));
+                }
+                let old = stored.last().unwrap().0 + 1;
+                let read = db.store.ticket_document(account, center, "ONE", old).await.unwrap().unwrap();
+                assert!(read.body == one.document.body, "a document from before is read as it was stored");
             }
         }
     }

@@ -278,13 +278,7 @@ async fn insert_documents(
         let Some(source) = &t.prepared.source else {
             continue;
         };
-        let documents = std::iter::once(("source", None, &source.document)).chain(
-            source
-                .attachments
-                .iter()
-                .map(|a| ("attachment", Some(a.name.as_str()), a)),
-        );
-        for ((role, name, document), digest) in documents.zip(&t.prepared.digests) {
+        for ((role, name, document), packed) in source.documents().zip(&t.prepared.documents) {
             rows.push(vec![
                 account.0.into(),
                 (*id).into(),
@@ -293,8 +287,9 @@ async fn insert_documents(
                 source.format.as_str().into(),
                 name.into(),
                 document.content_type.as_str().into(),
-                digest.as_str().into(),
-                document.body.as_slice().into(),
+                packed.sha256.as_str().into(),
+                packed.encoding().into(),
+                packed.bytes(document).into(),
                 now.into(),
             ]);
         }
@@ -303,7 +298,7 @@ async fn insert_documents(
     for chunk in chunked(rows) {
         let mut q = Query::new(
             "INSERT INTO ticket_documents (account_id, ticket_id, version_number, role, format,
-                 name, content_type, sha256, body, received_at) VALUES ",
+                 name, content_type, sha256, encoding, body, received_at) VALUES ",
         );
         push_rows(&mut q, chunk);
         q.push(" RETURNING id, ticket_id");

@@ -94,6 +94,7 @@ row! {
         name: Option<String>,
         content_type: String,
         sha256: String,
+        encoding: String,
         body: Vec<u8>,
         received_at: i64,
     }
@@ -111,7 +112,8 @@ impl Store {
         let mut conn = self.read().await?;
         let row: Option<DocumentRow> = conn
             .fetch_optional(query!(
-                "SELECT d.id, d.version_number, d.role, d.format, d.name, d.content_type, d.sha256, d.body, d.received_at
+                "SELECT d.id, d.version_number, d.role, d.format, d.name, d.content_type, d.sha256, d.encoding, d.body,
+                     d.received_at
                  FROM ticket_documents d
                  JOIN tickets t ON t.account_id = d.account_id AND t.id = d.ticket_id
                  WHERE d.account_id = $1 AND t.call_center_id = $2 AND t.ticket_number = $3 AND d.id = $4",
@@ -121,16 +123,19 @@ impl Store {
                 document
             ))
             .await?;
-        Ok(row.map(|r| StoredDocument {
-            id: r.id,
-            version_number: r.version_number,
-            role: r.role,
-            format: r.format,
-            name: r.name,
-            content_type: r.content_type,
-            sha256: r.sha256,
-            body: r.body,
-            received_at: r.received_at,
-        }))
+        row.map(|r| {
+            Ok(StoredDocument {
+                body: super::packing::unpack(&r.encoding, r.body)?,
+                id: r.id,
+                version_number: r.version_number,
+                role: r.role,
+                format: r.format,
+                name: r.name,
+                content_type: r.content_type,
+                sha256: r.sha256,
+                received_at: r.received_at,
+            })
+        })
+        .transpose()
     }
 }
