@@ -4,6 +4,10 @@
 //! digest is of the document as received, so the evidence can still be
 //! checked against what the center says it sent.
 
+use std::cell::RefCell;
+
+use zstd::bulk::Compressor;
+
 use super::{Document, Provenance};
 use crate::StoreError;
 
@@ -26,9 +30,7 @@ pub(crate) struct PackedDocument {
 impl PackedDocument {
     pub fn new(document: &Document) -> PackedDocument {
         let body = &document.body;
-        let compressed = zstd::bulk::compress(body, LEVEL)
-            .ok()
-            .filter(|packed| packed.len() < body.len());
+        let compressed = compress(body).filter(|packed| packed.len() < body.len());
         PackedDocument {
             sha256: crate::tokens::digest_bytes(body),
             compressed,
@@ -46,6 +48,23 @@ impl PackedDocument {
     pub fn bytes<'a>(&'a self, document: &'a Document) -> &'a [u8] {
         self.compressed.as_deref().unwrap_or(&document.body)
     }
+}
+
+thread_local! {
+    /// A compression context is some hundreds of kilobytes to allocate and
+    /// clear: making one per document cost more than the compressing.
+    static COMPRESSOR: RefCell<Option<Compressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// `None` only if zstd cannot make a context (out of memory): the document
+/// is then stored as received, which is always correct.
+fn compress(body: &[u8]) -> Option<Vec<u8>> {
+    COMPRESSOR.with_borrow_mut(|slot| {
+        if slot.is_none() {
+            *slot = Compressor::new(LEVEL).ok();
+        }
+        slot.as_mut()?.compress(body).ok()
+    })
 }
 
 /// Each of a source's documents, in the order [`Provenance::documents`]
