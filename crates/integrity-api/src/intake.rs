@@ -8,11 +8,13 @@ use integrity_intake::{detect, parse, Format};
 use integrity_store::{Document, Provenance};
 
 /// A document's format: the one named, else what its content type and
-/// first bytes say.
+/// first bytes say. `how_to_name` is the channel's way of naming one
+/// (`?format=`, `--format`), for the error when neither says.
 pub fn resolve_format(
     named: Option<&str>,
     body: &[u8],
     content_type: Option<&str>,
+    how_to_name: &str,
 ) -> Result<Format, ValidationErrors> {
     match named {
         Some(name) => Format::from_name(name).ok_or_else(|| {
@@ -25,7 +27,7 @@ pub fn resolve_format(
         None => detect(body, content_type).ok_or_else(|| {
             ValidationErrors::single(
                 "format",
-                "could not be detected; name it with ?format= (or --format)",
+                format!("could not be detected; name it with {how_to_name}"),
             )
         }),
     }

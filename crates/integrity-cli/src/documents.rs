@@ -46,7 +46,8 @@ pub fn read_file(
 ) -> Result<(TicketIntake, Provenance), String> {
     let body = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
     let content_type = content_type_for(path);
-    let format = resolve_format(format, &body, content_type).map_err(|e| e.to_string())?;
+    let format =
+        resolve_format(format, &body, content_type, "--format").map_err(|e| e.to_string())?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -99,7 +99,7 @@ test_on_both_backends! {
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
         assert!(stdout.contains("3 created, 0 new versions, 0 unchanged, 1 rejected"), "{stdout}");
-        assert!(stderr.contains("could not be detected"), "{stderr}");
+        assert!(stderr.contains("could not be detected; name it with --format"), "{stderr}");
         assert_eq!(numbers(db).await, ["2022041100005", "2022041400001", "2022041900001"]);
 
         // Again: every ticket is a retransmission.

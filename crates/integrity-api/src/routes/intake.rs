@@ -78,8 +78,8 @@ pub(crate) async fn take_in(
     if body.is_empty() {
         return Err(ApiError::BadRequest("the request has no document".into()));
     }
-    let format =
-        resolve_format(named.as_deref(), &body, content_type).map_err(ApiError::Invalid)?;
+    let format = resolve_format(named.as_deref(), &body, content_type, "?format=")
+        .map_err(ApiError::Invalid)?;
     let content_type = content_type
         .unwrap_or("application/octet-stream")
         .to_string();
