@@ -7,6 +7,7 @@
 pub mod eml;
 pub mod format;
 pub mod geometry;
+mod json_tree;
 pub mod open_ticket;
 pub mod usan;
 

@@ -20,6 +20,8 @@ use integrity_domain::ticket::{
 use integrity_domain::time::{parse_timestamp, Millis};
 use serde_json::{Map, Value};
 
+use crate::json_tree::{Json, Object};
+
 use crate::geometry::{
     area_axis_order, bbox, centroid, from_geojson, parse_wkt, point_axis_order, round6,
     swap_polygons, swapped, to_geojson, AxisOrder, Polygon, WktError, DEGREE_SRIDS,
@@ -39,7 +41,7 @@ const MAX_TICKET_NUMBER_LEN: usize = 100;
 /// [`Parsed::notes`].
 pub fn parse_open_ticket(bytes: &[u8]) -> Result<Parsed, IntakeError> {
     let text = decode_utf8(bytes)?;
-    let mut root: Value = serde_json::from_str(text).map_err(|e| {
+    let mut root: Json = serde_json::from_str(text).map_err(|e| {
         IntakeError::new(
             // serde_json counts 0 at the very start of a line (an empty
             // document): call it column 1.
@@ -79,7 +81,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn read(mut self, doc: Node<'a>, top: &'a Map<String, Value>) -> Result<Parsed, IntakeError> {
+    fn read(mut self, doc: Node<'a>, top: &'a Object<'a>) -> Result<Parsed, IntakeError> {
         let mut extra = Map::new();
 
         // Header.
@@ -87,13 +89,13 @@ impl<'a> Reader<'a> {
         let header_obj = header.object()?;
         let number_node = header.get("ticketNumber");
         let ticket_number = match number_node.value {
-            None | Some(Value::Null) => {
+            None | Some(Json::Null) => {
                 return Err(number_node.error("is required: the ticket's number"))
             }
-            Some(Value::String(s)) if s.trim().is_empty() => {
+            Some(Json::String(s)) if s.trim().is_empty() => {
                 return Err(number_node.error("must not be blank"))
             }
-            Some(Value::String(s)) => s.trim().to_string(),
+            Some(Json::String(s)) => s.trim().to_string(),
             Some(other) => {
                 return Err(number_node.error(format!("expected a string, found {}", kind(other))))
             }
@@ -360,7 +362,7 @@ impl<'a> Reader<'a> {
         }
         for key in ["responseHistory", "customFieldGroups"] {
             if let Some(v) = top.get(key).filter(|v| !is_blank(v)) {
-                extra.insert(key.into(), v.clone());
+                extra.insert(key.into(), v.to_value());
             }
         }
         let attachments = read_attachments(doc.get("attachments"))?;
@@ -510,7 +512,7 @@ impl<'a> Reader<'a> {
         let mut area_source = None;
         let mut not_areas: Vec<String> = Vec::new();
         for names in LISTS {
-            let Some(name) = names.into_iter().find(|n| obj.contains_key(*n)) else {
+            let Some(name) = names.into_iter().find(|n| obj.contains_key(n)) else {
                 continue;
             };
             let list = section.get(name);
@@ -626,7 +628,7 @@ impl<'a> Reader<'a> {
         };
 
         if let Some(srid) = obj.get("srid").filter(|v| !v.is_null()) {
-            geo.extra.insert("srid".into(), srid.clone());
+            geo.extra.insert("srid".into(), srid.to_value());
         }
         geo.extra.extend(fields);
         if let Some(source) = area_source {
@@ -660,7 +662,7 @@ fn geospatial_document(doc: Node<'_>) -> Result<Option<Sources>, IntakeError> {
             let Some(value) = geometry.value else {
                 continue;
             };
-            match from_geojson(value) {
+            match from_geojson(&value.to_value()) {
                 Ok(Some(polygons)) => found.push((geometry.path.to_string(), polygons)),
                 Ok(None) => {}
                 Err(message) => return Err(geometry.error(message)),
@@ -755,33 +757,33 @@ fn insert_section(extra: &mut Map<String, Value>, key: &str, rest: Map<String, V
 }
 
 /// The entries of `obj` not in `consumed` and not blank.
-fn leftovers(obj: Option<&Map<String, Value>>, consumed: &[&str]) -> Map<String, Value> {
+fn leftovers(obj: Option<&Object<'_>>, consumed: &[&str]) -> Map<String, Value> {
     obj.into_iter()
-        .flatten()
-        .filter(|(k, v)| !consumed.contains(&k.as_str()) && !is_blank(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .flat_map(Object::iter)
+        .filter(|(k, v)| !consumed.contains(k) && !is_blank(v))
+        .map(|(k, v)| (k.to_owned(), v.to_value()))
         .collect()
 }
 
 /// Null, a blank string, or an array or object of blanks.
-fn is_blank(value: &Value) -> bool {
+fn is_blank(value: &Json<'_>) -> bool {
     match value {
-        Value::Null => true,
-        Value::String(s) => s.trim().is_empty(),
-        Value::Array(items) => items.iter().all(is_blank),
-        Value::Object(map) => map.values().all(is_blank),
-        Value::Bool(_) | Value::Number(_) => false,
+        Json::Null => true,
+        Json::String(s) => s.trim().is_empty(),
+        Json::Array(items) => items.iter().all(is_blank),
+        Json::Object(object) => object.values().all(is_blank),
+        Json::Bool(_) | Json::Number(_) => false,
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+fn kind(value: &Json<'_>) -> &'static str {
     match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
     }
 }
 
@@ -812,31 +814,36 @@ fn decode_utf8(bytes: &[u8]) -> Result<&str, IntakeError> {
 
 /// Removes U+0000 from every string and key (PostgreSQL text cannot hold
 /// it); returns the first path where one was found and how many were.
-fn strip_nul(value: &mut Value) -> Option<(String, usize)> {
-    fn walk(value: &mut Value, path: &str, first: &mut Option<String>, count: &mut usize) {
+fn strip_nul(value: &mut Json<'_>) -> Option<(String, usize)> {
+    fn walk(value: &mut Json<'_>, path: &str, first: &mut Option<String>, count: &mut usize) {
         match value {
-            Value::String(s) if s.contains('\0') => {
+            Json::String(s) if s.contains('\0') => {
                 *count += s.matches('\0').count();
                 first.get_or_insert_with(|| path.to_string());
-                s.retain(|c| c != '\0');
+                s.to_mut().retain(|c| c != '\0');
             }
-            Value::Array(items) => {
+            Json::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     walk(item, &format!("{path}[{i}]"), first, count);
                 }
             }
-            Value::Object(map) => {
-                if map.keys().any(|k| k.contains('\0')) {
-                    let old = std::mem::take(map);
-                    for (k, v) in old {
+            Json::Object(object) => {
+                if object.iter().any(|(k, _)| k.contains('\0')) {
+                    // Keys that differ only by U+0000 become one, as a
+                    // repeated key does.
+                    let entries = std::mem::take(object).into_entries();
+                    let cleaned = entries.into_iter().map(|(k, v)| {
                         if k.contains('\0') {
                             *count += k.matches('\0').count();
                             first.get_or_insert_with(|| format!("{path}.{}", k.replace('\0', "")));
+                            (k.replace('\0', "").into(), v)
+                        } else {
+                            (k, v)
                         }
-                        map.insert(k.replace('\0', ""), v);
-                    }
+                    });
+                    *object = Object::from_entries(cleaned.collect::<Vec<_>>());
                 }
-                for (k, v) in map.iter_mut() {
+                for (k, v) in object.values_mut() {
                     walk(v, &format!("{path}.{k}"), first, count);
                 }
             }
@@ -859,18 +866,18 @@ struct CustomField<'a> {
 /// is kept whole in `extra` either way.
 fn custom_fields(groups: Node<'_>) -> Vec<CustomField<'_>> {
     let mut fields = Vec::new();
-    let Some(Value::Array(list)) = groups.value else {
+    let Some(Json::Array(list)) = groups.value else {
         return fields;
     };
     for (g, group) in list.iter().enumerate() {
-        let Some(group_name) = group.get("groupName").and_then(Value::as_str) else {
+        let Some(group_name) = group.get("groupName").and_then(Json::as_str) else {
             continue;
         };
-        let Some(Value::Array(items)) = group.get("fields") else {
+        let Some(Json::Array(items)) = group.get("fields") else {
             continue;
         };
         for (f, field) in items.iter().enumerate() {
-            let Some(name) = field.get("fieldName").and_then(Value::as_str) else {
+            let Some(name) = field.get("fieldName").and_then(Json::as_str) else {
                 continue;
             };
             fields.push(CustomField {
@@ -889,7 +896,7 @@ fn custom_fields(groups: Node<'_>) -> Vec<CustomField<'_>> {
 /// A place in the document: the value there, if any, and its JSON path.
 #[derive(Clone)]
 struct Node<'a> {
-    value: Option<&'a Value>,
+    value: Option<&'a Json<'a>>,
     path: JsonPath,
 }
 
@@ -926,7 +933,7 @@ impl std::fmt::Display for JsonPath {
 }
 
 impl<'a> Node<'a> {
-    fn root(value: &'a Value) -> Self {
+    fn root(value: &'a Json<'a>) -> Self {
         Node {
             value: Some(value),
             path: JsonPath(None),
@@ -954,10 +961,10 @@ impl<'a> Node<'a> {
     }
 
     /// An object; missing or null is `None`.
-    fn object(&self) -> Result<Option<&'a Map<String, Value>>, IntakeError> {
+    fn object(&self) -> Result<Option<&'a Object<'a>>, IntakeError> {
         match self.value {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(map)) => Ok(Some(map)),
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Object(object)) => Ok(Some(object)),
             Some(_) => Err(self.wrong("an object")),
         }
     }
@@ -965,8 +972,8 @@ impl<'a> Node<'a> {
     /// The items of an array; missing or null is empty.
     fn items(&self) -> Result<Vec<Node<'a>>, IntakeError> {
         match self.value {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => Ok(items
+            None | Some(Json::Null) => Ok(Vec::new()),
+            Some(Json::Array(items)) => Ok(items
                 .iter()
                 .enumerate()
                 .map(|(i, v)| Node {
@@ -981,7 +988,7 @@ impl<'a> Node<'a> {
     /// A WKT list: an array of strings, or a single string.
     fn wkt_items(&self) -> Result<Vec<Node<'a>>, IntakeError> {
         match self.value {
-            Some(Value::String(_)) => Ok(vec![self.clone()]),
+            Some(Json::String(_)) => Ok(vec![self.clone()]),
             _ => self
                 .items()
                 .map_err(|_| self.wrong("an array of WKT strings")),
@@ -992,12 +999,12 @@ impl<'a> Node<'a> {
     /// as their text (a postal code sent as a number).
     fn text(&self) -> Result<Option<String>, IntakeError> {
         match self.value {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => {
                 let s = s.trim();
                 Ok((!s.is_empty()).then(|| s.to_string()))
             }
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Json::Number(n)) => Ok(Some(n.to_string())),
             Some(_) => Err(self.wrong("a string")),
         }
     }
@@ -1005,9 +1012,9 @@ impl<'a> Node<'a> {
     /// A boolean, or its text (`true`, `False`, `yes`, `N`, …).
     fn flag(&self) -> Result<Option<bool>, IntakeError> {
         match self.value {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Bool(b)) => Ok(Some(*b)),
+            Some(Json::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
                 "" => Ok(None),
                 "true" | "yes" | "y" | "1" => Ok(Some(true)),
                 "false" | "no" | "n" | "0" => Ok(Some(false)),
@@ -1020,13 +1027,13 @@ impl<'a> Node<'a> {
     /// A whole number, or its text.
     fn integer(&self) -> Result<Option<i64>, IntakeError> {
         match self.value {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => match n.as_i64() {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Number(n)) => match n.as_i64() {
                 Some(i) => Ok(Some(i)),
                 None => Err(self.error(format!("expected a whole number, found {n}"))),
             },
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => s
+            Some(Json::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Json::String(s)) => s
                 .trim()
                 .parse()
                 .map(Some)
@@ -1038,10 +1045,10 @@ impl<'a> Node<'a> {
     /// A finite number, or its text.
     fn number(&self) -> Result<Option<f64>, IntakeError> {
         match self.value {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64().filter(|v| v.is_finite())),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => match s.trim().parse::<f64>() {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Number(n)) => Ok(n.as_f64().filter(|v| v.is_finite())),
+            Some(Json::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Json::String(s)) => match s.trim().parse::<f64>() {
                 Ok(v) if v.is_finite() => Ok(Some(v)),
                 _ => Err(self.error(format!("expected a number, found {s:?}"))),
             },
