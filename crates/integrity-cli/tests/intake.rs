@@ -170,12 +170,16 @@ test_on_both_backends! {
         std::os::unix::fs::symlink(dir.path().join("gone.xml"), dir.path().join("b-dangling.xml")).unwrap();
         std::fs::create_dir(dir.path().join("c-nested")).unwrap();
         std::fs::copy(fixture("usan_nv_option2_2022041400001-000.txt"), dir.path().join("d.txt")).unwrap();
+        // A named pipe: reading it would wait for a writer forever.
+        let fifo = dir.path().join("e-pipe");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         let out = import(db, "auto", &[dir.path()]);
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
-        assert!(stdout.contains("2 created, 0 new versions, 0 unchanged, 1 rejected"), "{stdout}");
+        assert!(stdout.contains("2 created, 0 new versions, 0 unchanged, 2 rejected"), "{stdout}");
         assert!(stderr.contains("b-dangling.xml: cannot read the file"), "{stderr}");
         assert!(stderr.contains("c-nested: skipped"), "{stderr}");
+        assert!(stderr.contains("e-pipe: not a regular file"), "{stderr}");
         assert_eq!(numbers(db).await, ["2022041100005", "2022041400001"]);
     }
 

@@ -6,9 +6,10 @@
 //! are still taken in. Nothing here stops an import but a closed channel
 //! to the database side, which has failed and says why.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use integrity_domain::ticket::{parse_intake, TicketIntake};
@@ -24,6 +25,12 @@ const BATCH: usize = 500;
 /// Documents per transaction: fewer, as each brings its source document
 /// and the parser's leftovers (tens of kilobytes in memory).
 const DOCUMENT_BATCH: usize = 100;
+
+/// Batches parsed at once. With more than one, the parsing threads go on
+/// to the next batch while the last inputs of one finish, and the reader
+/// gathers the one after meanwhile, instead of every thread waiting for the
+/// slowest input of each batch.
+const BATCHES_PARSING: usize = 2;
 
 /// What the import reads.
 pub enum Source {
@@ -59,7 +66,6 @@ pub enum Parsed<T = PreparedIntake> {
 enum Gathered<T> {
     Input(T),
     Refused { origin: String, reason: String },
-    Skipped { origin: String, note: String },
 }
 
 /// A line: where it stands, and its text or why it has none.
@@ -70,11 +76,12 @@ pub type Batches = tokio::sync::mpsc::Sender<Vec<Input>>;
 impl Source {
     /// Reads every file, sending batches in order.
     ///
-    /// Inputs are gathered one batch at a time, in order, and the batch is
-    /// parsed on every CPU at once (see [`super::workers`]): parsing a call center's document costs
-    /// as much as storing it, and one thread could not keep the database
-    /// busy. A batch keeps its order, so a ticket's revisions are still
-    /// taken in as they came.
+    /// Inputs are gathered one batch at a time, in order, and each batch is
+    /// parsed on every CPU (see [`super::workers`]), a few batches at once:
+    /// parsing a call center's document costs as much as storing it, and
+    /// one thread could not keep the database busy. Batches are sent on in
+    /// order and keep their order, so a ticket's revisions are still taken
+    /// in as they came.
     pub fn read(&self, files: &[PathBuf], batches: &Batches) -> anyhow::Result<()> {
         let workers = super::workers::pool()?;
         match self {
@@ -87,51 +94,121 @@ impl Source {
                         .and_then(|intake| prepare(intake, None))
                         .map_or_else(Parsed::Refused, Parsed::Ticket),
                 };
-                let mut batch = Vec::with_capacity(BATCH);
-                let several = files.len() > 1;
-                for file in files {
-                    read_lines(file, several, &mut batch, &mut |batch: &mut Vec<_>| {
-                        send(batches, parse_all(&workers, batch, &parse));
-                    });
-                }
-                send(batches, parse_all(&workers, &mut batch, &parse));
+                workers.in_place_scope(|scope| {
+                    let mut parsing = Parsing::new(scope, &parse, batches);
+                    let mut batch = Vec::with_capacity(BATCH);
+                    let several = files.len() > 1;
+                    for file in files {
+                        read_lines(file, several, &mut batch, &mut |batch: &mut Vec<_>| {
+                            parsing.start(std::mem::take(batch));
+                        });
+                    }
+                    parsing.start(batch);
+                    parsing.finish();
+                });
             }
             Source::Documents {
                 call_center,
                 format,
             } => {
-                let parse = |path: PathBuf| Input {
-                    read: crate::documents::read_file(*call_center, format.as_deref(), &path)
+                let parse = |file: DocumentFile| {
+                    let origin = file.path.display().to_string();
+                    if let Some(not_read) = file.not_a_document() {
+                        return Input {
+                            origin,
+                            announce: false,
+                            read: not_read,
+                        };
+                    }
+                    Input {
+                        read: crate::documents::read_file(
+                            *call_center,
+                            format.as_deref(),
+                            &file.path,
+                        )
                         .and_then(|(intake, provenance)| prepare(intake, Some(provenance)))
                         .map_or_else(Parsed::Refused, Parsed::Ticket),
-                    origin: path.display().to_string(),
-                    announce: true,
+                        origin,
+                        announce: true,
+                    }
                 };
-                let mut batch = Vec::with_capacity(DOCUMENT_BATCH);
-                for file in files {
-                    for document in gather_documents(file) {
-                        batch.push(document);
-                        if batch.len() == DOCUMENT_BATCH {
-                            send(batches, parse_all(&workers, &mut batch, &parse));
+                workers.in_place_scope(|scope| {
+                    let mut parsing = Parsing::new(scope, &parse, batches);
+                    let mut batch = Vec::with_capacity(DOCUMENT_BATCH);
+                    for file in files {
+                        for document in gather_documents(file) {
+                            batch.push(document);
+                            if batch.len() == DOCUMENT_BATCH {
+                                parsing.start(std::mem::take(&mut batch));
+                            }
                         }
                     }
-                }
-                send(batches, parse_all(&workers, &mut batch, &parse));
+                    parsing.start(batch);
+                    parsing.finish();
+                });
             }
         }
         Ok(())
     }
 }
 
-/// Parses a batch on the parsing threads, keeping its order; leaves
-/// `batch` empty.
-fn parse_all<T: Send>(
-    workers: &rayon::ThreadPool,
-    batch: &mut Vec<Gathered<T>>,
-    parse: &(impl Fn(T) -> Input + Sync),
-) -> Vec<Input> {
-    let batch = std::mem::take(batch);
-    workers.install(|| in_order(batch, parse))
+/// The batches handed to the parsing threads and not yet sent on, oldest
+/// first. Each is sent after every batch before it, so the order holds.
+struct Parsing<'a, 'scope, T, F> {
+    scope: &'a rayon::Scope<'scope>,
+    parse: &'scope F,
+    batches: &'a Batches,
+    pending: VecDeque<mpsc::Receiver<Vec<Input>>>,
+    _inputs: std::marker::PhantomData<T>,
+}
+
+impl<'a, 'scope, T, F> Parsing<'a, 'scope, T, F>
+where
+    T: Send + 'scope,
+    F: Fn(T) -> Input + Sync,
+{
+    fn new(scope: &'a rayon::Scope<'scope>, parse: &'scope F, batches: &'a Batches) -> Self {
+        Parsing {
+            scope,
+            parse,
+            batches,
+            pending: VecDeque::new(),
+            _inputs: std::marker::PhantomData,
+        }
+    }
+
+    /// Hands `batch` to the parsing threads, first waiting for the oldest
+    /// batch (and sending it on) when enough are being parsed.
+    fn start(&mut self, batch: Vec<Gathered<T>>) {
+        if batch.is_empty() {
+            return;
+        }
+        let (done, parsed) = mpsc::sync_channel(1);
+        let parse = self.parse;
+        self.scope.spawn(move |_| {
+            let _ = done.send(in_order(batch, parse));
+        });
+        self.pending.push_back(parsed);
+        while self.pending.len() > BATCHES_PARSING {
+            self.send_oldest();
+        }
+    }
+
+    fn send_oldest(&mut self) {
+        if let Some(parsed) = self.pending.pop_front() {
+            // No batch comes back only if its parsing panicked; the scope
+            // raises that panic again when it ends.
+            if let Ok(batch) = parsed.recv() {
+                send(self.batches, batch);
+            }
+        }
+    }
+
+    fn finish(mut self) {
+        while !self.pending.is_empty() {
+            self.send_oldest();
+        }
+    }
 }
 
 fn in_order<T: Send>(batch: Vec<Gathered<T>>, parse: &(impl Fn(T) -> Input + Sync)) -> Vec<Input> {
@@ -143,11 +220,6 @@ fn in_order<T: Send>(batch: Vec<Gathered<T>>, parse: &(impl Fn(T) -> Input + Syn
                 origin,
                 announce: false,
                 read: Parsed::Refused(reason),
-            },
-            Gathered::Skipped { origin, note } => Input {
-                origin,
-                announce: false,
-                read: Parsed::Skipped(note),
             },
         })
         .collect()
@@ -161,11 +233,37 @@ fn send(batches: &Batches, batch: Vec<Input>) {
     }
 }
 
+/// A document file to read: named, or found in a named folder.
+struct DocumentFile {
+    path: PathBuf,
+    in_folder: bool,
+}
+
+impl DocumentFile {
+    /// What a folder's entry is when it is no document to read: a folder
+    /// inside the folder is skipped, anything else that is not a file is
+    /// refused. Looked at on the parsing threads: a folder of a hundred
+    /// thousand files is that many `stat` calls. A named file is simply
+    /// read, and reading it says what is wrong, if anything.
+    fn not_a_document(&self) -> Option<Parsed> {
+        if !self.in_folder {
+            return None;
+        }
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.is_file() => None,
+            Ok(m) if m.is_dir() => Some(Parsed::Skipped(
+                "skipped: the files of a folder inside a folder are not read".into(),
+            )),
+            Ok(_) => Some(Parsed::Refused("not a regular file".into())),
+            Err(e) => Some(Parsed::Refused(format!("cannot read the file: {e}"))),
+        }
+    }
+}
+
 /// A file, or the entries of a folder in name order (a folder too large
-/// for a command line). Links are followed; a folder inside the folder is
-/// skipped, and anything else that is not a file is refused, each said in
-/// its place.
-fn gather_documents(path: &Path) -> Vec<Gathered<PathBuf>> {
+/// for a command line). Links are followed; what an entry is, is looked at
+/// when it is parsed ([`DocumentFile::not_a_document`]).
+fn gather_documents(path: &Path) -> Vec<Gathered<DocumentFile>> {
     let origin = || path.display().to_string();
     if path.as_os_str() == "-" {
         return vec![Gathered::Refused {
@@ -174,8 +272,10 @@ fn gather_documents(path: &Path) -> Vec<Gathered<PathBuf>> {
         }];
     }
     if !std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
-        // Reading it says what is wrong, if anything.
-        return vec![Gathered::Input(path.to_path_buf())];
+        return vec![Gathered::Input(DocumentFile {
+            path: path.to_path_buf(),
+            in_folder: false,
+        })];
     }
     let listed: Result<Vec<PathBuf>, std::io::Error> = std::fs::read_dir(path)
         .and_then(|entries| entries.map(|entry| entry.map(|e| e.path())).collect());
@@ -191,23 +291,11 @@ fn gather_documents(path: &Path) -> Vec<Gathered<PathBuf>> {
     entries.sort();
     entries
         .into_iter()
-        .map(|entry| {
-            let origin = entry.display().to_string();
-            match std::fs::metadata(&entry) {
-                Ok(m) if m.is_file() => Gathered::Input(entry),
-                Ok(m) if m.is_dir() => Gathered::Skipped {
-                    origin,
-                    note: "skipped: the files of a folder inside a folder are not read".into(),
-                },
-                Ok(_) => Gathered::Refused {
-                    origin,
-                    reason: "not a regular file".into(),
-                },
-                Err(e) => Gathered::Refused {
-                    origin,
-                    reason: format!("cannot read the file: {e}"),
-                },
-            }
+        .map(|path| {
+            Gathered::Input(DocumentFile {
+                path,
+                in_folder: true,
+            })
         })
         .collect()
 }
