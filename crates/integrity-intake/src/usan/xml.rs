@@ -18,11 +18,23 @@ const MAX_DEPTH: usize = 32;
 const ROOT: &str = "OneCallReferral";
 const TICKET_NUMBER_PATH: &str = "/OneCallReferral/ReferralDetails/TicketNumber";
 
+#[derive(Default)]
 struct Frame {
     name: String,
     nil: bool,
     has_children: bool,
     text: String,
+}
+
+/// The open elements, and the frames of closed ones kept for the next
+/// elements to open: a document's hundred elements then cost no allocation
+/// each for their names, their text and their paths.
+#[derive(Default)]
+struct Elements {
+    open: Vec<Frame>,
+    spare: Vec<Frame>,
+    /// The path of the element closing, written anew at each close.
+    path: String,
 }
 
 /// Reads a USA North 811 OneCallAccess XML ticket.
@@ -39,7 +51,7 @@ pub fn parse_xml(bytes: &[u8]) -> Result<Parsed, IntakeError> {
         ));
     }
     let mut reader = Reader::from_str(text);
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut elements = Elements::default();
     let mut unmapped = Map::new();
     let mut seen_root = false;
     loop {
@@ -48,19 +60,19 @@ pub fn parse_xml(bytes: &[u8]) -> Result<Parsed, IntakeError> {
             Err(e) => {
                 let line = line_at(text, reader.error_position());
                 return Err(IntakeError::new(
-                    path(&stack),
+                    path(&elements.open),
                     format!("malformed XML at line {line}: {e}"),
                 ));
             }
         };
         match event {
-            Event::Start(e) => open(&mut stack, &e, &mut seen_root)?,
+            Event::Start(e) => open(&mut elements, &e, &mut seen_root)?,
             Event::Empty(e) => {
-                open(&mut stack, &e, &mut seen_root)?;
-                close(&mut stack, &mut builder, &mut unmapped)?;
+                open(&mut elements, &e, &mut seen_root)?;
+                close(&mut elements, &mut builder, &mut unmapped)?;
             }
-            Event::End(_) => close(&mut stack, &mut builder, &mut unmapped)?,
-            Event::Text(t) => match stack.last_mut() {
+            Event::End(_) => close(&mut elements, &mut builder, &mut unmapped)?,
+            Event::Text(t) => match elements.open.last_mut() {
                 Some(top) => top.text.push_str(&t.xml10_content()),
                 None if t.trim().is_empty() => {}
                 None => {
@@ -74,7 +86,7 @@ pub fn parse_xml(bytes: &[u8]) -> Result<Parsed, IntakeError> {
                 }
             },
             Event::CData(c) => {
-                if let Some(top) = stack.last_mut() {
+                if let Some(top) = elements.open.last_mut() {
                     top.text.push_str(&c.xml10_content());
                 }
             }
@@ -86,14 +98,14 @@ pub fn parse_xml(bytes: &[u8]) -> Result<Parsed, IntakeError> {
                 };
                 let Some(resolved) = resolved else {
                     return Err(IntakeError::new(
-                        path(&stack),
+                        path(&elements.open),
                         format!(
                             "unknown entity &{};: expected one of &lt; &gt; &amp; &apos; &quot; or a character reference",
                             &*r
                         ),
                     ));
                 };
-                if let Some(top) = stack.last_mut() {
+                if let Some(top) = elements.open.last_mut() {
                     top.text.push_str(&resolved);
                 }
             }
@@ -101,9 +113,9 @@ pub fn parse_xml(bytes: &[u8]) -> Result<Parsed, IntakeError> {
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
         }
     }
-    if let Some(top) = stack.last() {
+    if let Some(top) = elements.open.last() {
         return Err(IntakeError::new(
-            path(&stack),
+            path(&elements.open),
             format!(
                 "the document ends inside <{}>: expected its closing tag",
                 top.name
@@ -127,14 +139,20 @@ pub fn parse_xml(bytes: &[u8]) -> Result<Parsed, IntakeError> {
 
 /// `/OneCallReferral/ReferralDetails` for the open elements.
 fn path(stack: &[Frame]) -> String {
+    let mut path = String::new();
+    write_path(stack, &mut path);
+    path
+}
+
+fn write_path(stack: &[Frame], path: &mut String) {
+    path.clear();
     if stack.is_empty() {
-        return "/".into();
+        path.push('/');
     }
-    stack.iter().fold(String::new(), |mut p, f| {
-        p.push('/');
-        p.push_str(&f.name);
-        p
-    })
+    for frame in stack {
+        path.push('/');
+        path.push_str(&frame.name);
+    }
 }
 
 fn line_at(text: &str, position: u64) -> usize {
@@ -148,8 +166,9 @@ fn line_at(text: &str, position: u64) -> usize {
         + 1
 }
 
-fn open(stack: &mut Vec<Frame>, e: &BytesStart, seen_root: &mut bool) -> Result<(), IntakeError> {
-    let name = e.local_name().into_inner().to_string();
+fn open(elements: &mut Elements, e: &BytesStart, seen_root: &mut bool) -> Result<(), IntakeError> {
+    let stack = &mut elements.open;
+    let name = e.local_name().into_inner();
     match stack.last_mut() {
         None => {
             if *seen_root {
@@ -193,58 +212,72 @@ fn open(stack: &mut Vec<Frame>, e: &BytesStart, seen_root: &mut bool) -> Result<
             nil = matches!(attribute.value.trim(), "true" | "1");
         }
     }
-    stack.push(Frame {
-        name,
-        nil,
-        has_children: false,
-        text: String::new(),
-    });
+    let mut frame = elements.spare.pop().unwrap_or_default();
+    frame.name.clear();
+    frame.name.push_str(name);
+    frame.text.clear();
+    frame.nil = nil;
+    frame.has_children = false;
+    stack.push(frame);
     Ok(())
 }
 
 fn close(
-    stack: &mut Vec<Frame>,
+    elements: &mut Elements,
     builder: &mut Builder,
     unmapped: &mut Map<String, Value>,
 ) -> Result<(), IntakeError> {
-    let at = path(stack);
-    let Some(frame) = stack.pop() else {
+    write_path(&elements.open, &mut elements.path);
+    let Some(frame) = elements.open.pop() else {
         return Ok(());
     };
+    let read = read_leaf(&frame, &elements.open, &elements.path, builder, unmapped);
+    elements.spare.push(frame);
+    read
+}
+
+/// Maps a closed element without children, at `at` below the `parents`.
+fn read_leaf(
+    frame: &Frame,
+    parents: &[Frame],
+    at: &str,
+    builder: &mut Builder,
+    unmapped: &mut Map<String, Value>,
+) -> Result<(), IntakeError> {
     if frame.has_children {
         return Ok(());
     }
     // xsi:nil="true" means absent, whatever the element holds.
     let value = if frame.nil { "" } else { frame.text.as_str() };
-    let names: Vec<&str> = stack.iter().map(|f| f.name.as_str()).collect();
-    let section = match names.get(1).copied() {
+    let name = |i: usize| parents.get(i).map(|f| f.name.as_str());
+    let section = match name(1) {
         Some("ReferralDetails") => Some(Section::Referral),
         Some("CustomerDetails") => Some(Section::Customer),
         Some("LocationDetails") => Some(Section::Location),
         _ => None,
     };
-    match (names.len(), section) {
+    match (parents.len(), section) {
         (2, Some(section)) => {
             if let Some(field) = field_by_xml_name(section, &frame.name) {
-                return builder.apply(field, value, &at);
+                return builder.apply(field, value, at);
             }
         }
         (3, Some(Section::Referral))
-            if names[2] == "StationList" && frame.name == "StationCode" =>
+            if name(2) == Some("StationList") && frame.name == "StationCode" =>
         {
             builder.station(value);
             return Ok(());
         }
         _ => {}
     }
-    if stack.is_empty() {
+    if parents.is_empty() {
         // The root element alone, without sections.
         return Ok(());
     }
     if let Some(value) = non_empty(value) {
         // Relative to the root: `LocationDetails/TicketEditReason`.
         let relative = at.trim_start_matches('/').split_once('/');
-        let key = relative.map_or(at.as_str(), |(_, rest)| rest).to_string();
+        let key = relative.map_or(at, |(_, rest)| rest).to_string();
         unmapped.insert(key, Value::String(value));
     }
     Ok(())
