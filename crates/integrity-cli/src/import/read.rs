@@ -152,13 +152,16 @@ impl Source {
     }
 }
 
+/// A batch parsed, or the panic that stopped its parsing.
+type Outcome = std::thread::Result<Vec<Input>>;
+
 /// The batches handed to the parsing threads and not yet sent on, oldest
 /// first. Each is sent after every batch before it, so the order holds.
 struct Parsing<'a, 'scope, T, F> {
     scope: &'a rayon::Scope<'scope>,
     parse: &'scope F,
     batches: &'a Batches,
-    pending: VecDeque<mpsc::Receiver<Vec<Input>>>,
+    pending: VecDeque<mpsc::Receiver<Outcome>>,
     _inputs: std::marker::PhantomData<T>,
 }
 
@@ -186,7 +189,8 @@ where
         let (done, parsed) = mpsc::sync_channel(1);
         let parse = self.parse;
         self.scope.spawn(move |_| {
-            let _ = done.send(in_order(batch, parse));
+            let parsing = std::panic::AssertUnwindSafe(|| in_order(batch, parse));
+            let _ = done.send(std::panic::catch_unwind(parsing));
         });
         self.pending.push_back(parsed);
         while self.pending.len() > BATCHES_PARSING {
@@ -194,13 +198,20 @@ where
         }
     }
 
+    /// Sends the oldest batch on. A batch whose parsing panicked stops the
+    /// reading there, as if the panic had happened on this thread: no
+    /// batch after it may reach the database, or the import would leave a
+    /// gap that taking the same files in again could not fill (a later
+    /// revision already in makes the missing ones look late).
     fn send_oldest(&mut self) {
-        if let Some(parsed) = self.pending.pop_front() {
-            // No batch comes back only if its parsing panicked; the scope
-            // raises that panic again when it ends.
-            if let Ok(batch) = parsed.recv() {
-                send(self.batches, batch);
-            }
+        let Some(parsed) = self.pending.pop_front() else {
+            return;
+        };
+        match parsed.recv() {
+            Ok(Ok(batch)) => send(self.batches, batch),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            // The job ended without a word: only if it could not run at all.
+            Err(_) => panic!("a batch's parsing ended without its result"),
         }
     }
 
@@ -419,4 +430,55 @@ fn resolve_call_center_name(
         center.insert("id".into(), Value::from(*id));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses 0..400 in batches of 100 on two threads, panicking at 150;
+    /// returns whether reading panicked and the inputs sent on.
+    fn read_with_a_panic_at_150() -> (bool, Vec<String>) {
+        let (batches, mut sent) = tokio::sync::mpsc::channel(16);
+        let parse = |n: usize| {
+            if n == 150 {
+                panic!("a parser's bug");
+            }
+            Input {
+                origin: n.to_string(),
+                announce: false,
+                read: Parsed::Refused(String::new()),
+            }
+        };
+        let reading = std::thread::spawn(move || {
+            let workers = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap();
+            workers.in_place_scope(|scope| {
+                let mut parsing = Parsing::new(scope, &parse, &batches);
+                for start in (0..400).step_by(100) {
+                    parsing.start((start..start + 100).map(Gathered::Input).collect());
+                }
+                parsing.finish();
+            });
+        });
+        let panicked = reading.join().is_err();
+        let mut origins = Vec::new();
+        while let Ok(batch) = sent.try_recv() {
+            origins.extend(batch.into_iter().map(|input| input.origin));
+        }
+        (panicked, origins)
+    }
+
+    #[test]
+    fn a_panic_while_parsing_stops_the_reading_after_the_batches_before_it() {
+        let (panicked, sent) = read_with_a_panic_at_150();
+        assert!(panicked, "the panic reached the reading thread");
+        let expected: Vec<String> = (0..100).map(|n| n.to_string()).collect();
+        assert_eq!(
+            sent, expected,
+            "the first batch, in order, and nothing after"
+        );
+    }
 }
