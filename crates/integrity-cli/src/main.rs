@@ -123,10 +123,11 @@ enum IntakeCommand {
 // Parsing call-center documents and serving JSON allocate many small,
 // short-lived values, often freed on another thread than the one that made
 // them; mimalloc handles that pattern several times faster than the system
-// allocator. Built without transparent huge pages (Cargo feature `no_thp`):
-// with them, each range mimalloc hands back to the system and takes again
-// came back as a whole 2 MiB page to clear, and an import held twice the
-// memory for the same speed.
+// allocator. Built so that it does not ask for transparent huge pages
+// (Cargo feature `no_thp`): with them, each range mimalloc hands back to
+// the system and takes again came back as a whole 2 MiB page to clear, and
+// an import held twice the memory for the same speed. (A kernel set to give
+// huge pages to every process, not only on request, still does.)
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -567,6 +567,22 @@ fn a_byte_order_mark_and_nul_characters_are_dropped() {
 }
 
 #[test]
+fn keys_that_differ_only_by_nul_characters_become_one_key() {
+    // As a repeated key: the first key's place, the last value.
+    let text = r#"{"header": {"ticketNumber": "1"},
+        "locateInformation": {"re\u0000marks": "first", "isWhiteLined": true, "remarks": "last"},
+        "zz\u0000": 1, "zz": 2, "z\u0000z": {"a\u0000": 3}}"#;
+    let p = parse_open_ticket(text.as_bytes()).unwrap();
+    assert_eq!(p.content.remarks.as_deref(), Some("last"));
+    assert_eq!(p.content.work.white_painted, Some(true));
+    assert_eq!(serde_json::to_string(&p.extra["zz"]).unwrap(), r#"{"a":3}"#);
+    assert_eq!(
+        p.notes,
+        ["text: removed 4 U+0000 character(s), which cannot be stored, first in $.zz"]
+    );
+}
+
+#[test]
 fn invalid_json_and_utf8_are_located_by_line_and_column() {
     let e =
         parse_open_ticket(b"{\n  \"header\": {\n    \"ticketNumber\": \"1\",\n  }\n}").unwrap_err();

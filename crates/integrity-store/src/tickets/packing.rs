@@ -16,8 +16,10 @@ pub(crate) const IDENTITY: &str = "identity";
 /// `encoding` of a document stored as a zstd frame.
 pub(crate) const ZSTD: &str = "zstd";
 
-/// zstd's fastest level: every document pays it on its way in, and the
-/// higher levels shrink these small text documents only a few percent more.
+/// The fastest of zstd's regular levels: every document pays it on its way
+/// in. The higher levels shrink these small text documents only a few
+/// percent more; the negative ones save a quarter of the time and store a
+/// fifth more bytes.
 const LEVEL: i32 = 1;
 
 /// A document made ready to store: its digest, and its compressed bytes
