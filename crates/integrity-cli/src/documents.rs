@@ -116,12 +116,16 @@ pub async fn watch(store: &Store, args: WatchArgs) -> anyhow::Result<()> {
         args.call_center
     ));
     loop {
-        for path in settled_files(&args.dir, args.once)? {
+        for (path, dropped) in settled_entries(&args.dir, args.once)? {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            match take_file(store, account, call_center, format, &path).await? {
+            let taken = match dropped {
+                Dropped::File => take_file(store, account, call_center, format, &path).await?,
+                Dropped::NotAFile(reason) => Taken::Refused(reason),
+            };
+            match taken {
                 Taken::Done(outcome, number) => {
                     let moved = move_aside(&path, &done)?;
                     say(format_args!(
@@ -175,28 +179,59 @@ pub fn describe(outcome: IntakeOutcome) -> &'static str {
     }
 }
 
-/// Regular, visible files of the folder, oldest name first, that have not
-/// changed for a moment (all of them with `--once`).
-fn settled_files(dir: &Path, all: bool) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// What was dropped into the watched folder.
+enum Dropped {
+    /// A file, or a link to one: read through the link, the link moved.
+    File,
+    /// Anything else to read (a named pipe, a link to nothing or to a
+    /// folder): moved to `failed/` with why, never waited on forever nor
+    /// left where it is without a word.
+    NotAFile(String),
+}
+
+/// The visible entries of the folder, oldest name first, that have not
+/// changed for a moment (all of them with `--once`). Folders (`done/`,
+/// `failed/`) are not drops; an entry gone before it is looked at (another
+/// process took it) is passed over.
+fn settled_entries(dir: &Path, all: bool) -> anyhow::Result<Vec<(PathBuf, Dropped)>> {
+    let mut dropped = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry?;
-        let metadata = entry.metadata()?;
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if !metadata.is_file() || hidden {
+        let Ok(entry) = entry else { continue };
+        if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        let age = metadata
-            .modified()
+        // The entry itself, a link not followed.
+        let Ok(own) = entry.metadata() else { continue };
+        if own.is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        let (what, changed) = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => (Dropped::File, m.modified()),
+            Ok(m) if m.is_dir() => (
+                Dropped::NotAFile("a link to a folder: only files are taken in".into()),
+                own.modified(),
+            ),
+            Ok(_) => (
+                Dropped::NotAFile("not a regular file".into()),
+                own.modified(),
+            ),
+            Err(e) if own.file_type().is_symlink() => (
+                Dropped::NotAFile(format!("cannot read the file: {e}")),
+                own.modified(),
+            ),
+            Err(_) => continue,
+        };
+        let age = changed
             .ok()
             .and_then(|m| SystemTime::now().duration_since(m).ok())
             .unwrap_or_default();
         if all || age >= SETTLE {
-            files.push(entry.path());
+            dropped.push((path, what));
         }
     }
-    files.sort();
-    Ok(files)
+    dropped.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(dropped)
 }
 
 /// Moves a file into `folder`, never over another: a name taken there gets

@@ -262,4 +262,35 @@ test_on_both_backends! {
         assert!(dir.path().join("done/a.json.1").exists());
         assert!(text(&out.stdout).contains("unchanged"), "{}", text(&out.stdout));
     }
+
+    async fn a_watched_folder_follows_links_and_moves_aside_what_it_cannot_read(db: &TestDatabase) {
+        apply(db.url.as_str());
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let target = elsewhere.path().join("ticket.json");
+        std::fs::copy(fixture("ga811_open_ticket_normal_240222-001001.json"), &target).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("a-linked.json")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("gone.json"), dir.path().join("b-dangling.json")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("c-folder")).unwrap();
+        // A named pipe: reading it would wait for a writer forever.
+        assert!(std::process::Command::new("mkfifo").arg(dir.path().join("d-pipe")).status().unwrap().success());
+        let out = integrity(db.url.as_str(), &["intake", "watch", "--account", "acme", "--call-center", "Georgia 811",
+            "--once", dir.path().to_str().unwrap()]);
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(numbers(db).await, ["240222-001001"], "read through the link");
+        assert!(dir.path().join("done/a-linked.json").is_symlink(), "the link moved, not its target");
+        assert!(target.exists());
+        for (name, reason) in [
+            ("b-dangling.json", "cannot read the file"),
+            ("c-folder", "a link to a folder"),
+            ("d-pipe", "not a regular file"),
+        ] {
+            let moved = dir.path().join("failed").join(name);
+            assert!(moved.symlink_metadata().is_ok(), "{name} moved aside");
+            let why = std::fs::read_to_string(dir.path().join("failed").join(format!("{name}.reason.txt"))).unwrap();
+            assert!(why.contains(reason), "{name}: {why}");
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 2, "only done/ and failed/ remain: {left:?}");
+    }
 }
