@@ -127,26 +127,28 @@ pub async fn watch(store: &Store, args: WatchArgs) -> anyhow::Result<()> {
             };
             match taken {
                 Taken::Done(outcome, number) => {
-                    let moved = move_aside(&path, &done)?;
-                    say(format_args!(
-                        "{name}: ticket {number} {} → {}",
-                        describe(outcome),
-                        moved.display()
-                    ));
+                    let outcome = describe(outcome);
+                    match move_aside(&path, &done, false)? {
+                        Some(moved) => say(format_args!(
+                            "{name}: ticket {number} {outcome} → {}",
+                            moved.display()
+                        )),
+                        None => say(format_args!(
+                            "{name}: ticket {number} {outcome}; the file was taken away before it could be moved"
+                        )),
+                    }
                 }
-                Taken::Refused(reason) => {
-                    let moved = move_aside(&path, &failed)?;
-                    let reason_file = moved.with_file_name(format!(
-                        "{}.reason.txt",
-                        moved
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default()
-                    ));
-                    std::fs::write(&reason_file, format!("{reason}\n"))
-                        .with_context(|| format!("writing {}", reason_file.display()))?;
-                    complain(format_args!("{name}: refused: {reason}"));
-                }
+                Taken::Refused(reason) => match move_aside(&path, &failed, true)? {
+                    Some(moved) => {
+                        let reason_file = reason_file_of(&moved);
+                        std::fs::write(&reason_file, format!("{reason}\n"))
+                            .with_context(|| format!("writing {}", reason_file.display()))?;
+                        complain(format_args!("{name}: refused: {reason}"));
+                    }
+                    // Taken away by someone else while it was read: not
+                    // this watcher's to judge any more.
+                    None => complain(format_args!("{name}: taken away while it was read")),
+                },
             }
         }
         if args.once {
@@ -183,15 +185,16 @@ pub fn describe(outcome: IntakeOutcome) -> &'static str {
 enum Dropped {
     /// A file, or a link to one: read through the link, the link moved.
     File,
-    /// Anything else to read (a named pipe, a link to nothing or to a
-    /// folder): moved to `failed/` with why, never waited on forever nor
+    /// Anything else that is not a folder (a named pipe, a link to
+    /// nothing): moved to `failed/` with why, never waited on forever nor
     /// left where it is without a word.
     NotAFile(String),
 }
 
 /// The visible entries of the folder, oldest name first, that have not
-/// changed for a moment (all of them with `--once`). Folders (`done/`,
-/// `failed/`) are not drops; an entry gone before it is looked at (another
+/// changed for a moment (all of them with `--once`). Folders and links to
+/// folders (`done/` and `failed/` among them, which may be links to other
+/// storage) are not drops; an entry gone before it is looked at (another
 /// process took it) is passed over.
 fn settled_entries(dir: &Path, all: bool) -> anyhow::Result<Vec<(PathBuf, Dropped)>> {
     let mut dropped = Vec::new();
@@ -202,16 +205,10 @@ fn settled_entries(dir: &Path, all: bool) -> anyhow::Result<Vec<(PathBuf, Droppe
         }
         // The entry itself, a link not followed.
         let Ok(own) = entry.metadata() else { continue };
-        if own.is_dir() {
-            continue;
-        }
         let path = entry.path();
         let (what, changed) = match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => continue,
             Ok(m) if m.is_file() => (Dropped::File, m.modified()),
-            Ok(m) if m.is_dir() => (
-                Dropped::NotAFile("a link to a folder: only files are taken in".into()),
-                own.modified(),
-            ),
             Ok(_) => (
                 Dropped::NotAFile("not a regular file".into()),
                 own.modified(),
@@ -234,20 +231,37 @@ fn settled_entries(dir: &Path, all: bool) -> anyhow::Result<Vec<(PathBuf, Droppe
     Ok(dropped)
 }
 
-/// Moves a file into `folder`, never over another: a name taken there gets
-/// a numbered suffix.
-fn move_aside(path: &Path, folder: &Path) -> anyhow::Result<PathBuf> {
+/// Moves a file into `folder`, never over another: a name taken there (by
+/// anything, a link to nothing included, and with `with_reason` by the
+/// reason file beside it too) gets a numbered suffix. `None` when the file
+/// was taken away meanwhile.
+fn move_aside(path: &Path, folder: &Path, with_reason: bool) -> anyhow::Result<Option<PathBuf>> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // `exists` follows links: a link to nothing would look like a free name.
+    let taken = |p: &Path| p.symlink_metadata().is_ok();
     let mut target = folder.join(&name);
     let mut n = 1;
-    while target.exists() {
+    while taken(&target) || (with_reason && taken(&reason_file_of(&target))) {
         target = folder.join(format!("{name}.{n}"));
         n += 1;
     }
-    std::fs::rename(path, &target)
-        .with_context(|| format!("moving {} to {}", path.display(), target.display()))?;
-    Ok(target)
+    match std::fs::rename(path, &target) {
+        Ok(()) => Ok(Some(target)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !taken(path) => Ok(None),
+        Err(e) => {
+            Err(e).with_context(|| format!("moving {} to {}", path.display(), target.display()))
+        }
+    }
+}
+
+/// `failed/NAME.reason.txt` for `failed/NAME`.
+fn reason_file_of(moved: &Path) -> PathBuf {
+    let name = moved
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    moved.with_file_name(format!("{name}.reason.txt"))
 }

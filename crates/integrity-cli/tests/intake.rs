@@ -267,6 +267,10 @@ test_on_both_backends! {
         apply(db.url.as_str());
         let dir = tempfile::tempdir().unwrap();
         let elsewhere = tempfile::tempdir().unwrap();
+        // done/ on other storage, through a link: it stays where it is.
+        let done = elsewhere.path().join("done-elsewhere");
+        std::fs::create_dir(&done).unwrap();
+        std::os::unix::fs::symlink(&done, dir.path().join("done")).unwrap();
         let target = elsewhere.path().join("ticket.json");
         std::fs::copy(fixture("ga811_open_ticket_normal_240222-001001.json"), &target).unwrap();
         std::os::unix::fs::symlink(&target, dir.path().join("a-linked.json")).unwrap();
@@ -274,23 +278,31 @@ test_on_both_backends! {
         std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("c-folder")).unwrap();
         // A named pipe: reading it would wait for a writer forever.
         assert!(std::process::Command::new("mkfifo").arg(dir.path().join("d-pipe")).status().unwrap().success());
-        let out = integrity(db.url.as_str(), &["intake", "watch", "--account", "acme", "--call-center", "Georgia 811",
+        let watch = || integrity(db.url.as_str(), &["intake", "watch", "--account", "acme", "--call-center", "Georgia 811",
             "--once", dir.path().to_str().unwrap()]);
+        let out = watch();
         assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
         assert_eq!(numbers(db).await, ["240222-001001"], "read through the link");
-        assert!(dir.path().join("done/a-linked.json").is_symlink(), "the link moved, not its target");
+        assert!(done.join("a-linked.json").is_symlink(), "the link moved, not its target");
         assert!(target.exists());
-        for (name, reason) in [
-            ("b-dangling.json", "cannot read the file"),
-            ("c-folder", "a link to a folder"),
-            ("d-pipe", "not a regular file"),
-        ] {
+        for (name, reason) in [("b-dangling.json", "cannot read the file"), ("d-pipe", "not a regular file")] {
             let moved = dir.path().join("failed").join(name);
             assert!(moved.symlink_metadata().is_ok(), "{name} moved aside");
             let why = std::fs::read_to_string(dir.path().join("failed").join(format!("{name}.reason.txt"))).unwrap();
             assert!(why.contains(reason), "{name}: {why}");
         }
-        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(left.len(), 2, "only done/ and failed/ remain: {left:?}");
+        let mut left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        left.sort();
+        assert_eq!(left, ["c-folder", "done", "failed"], "a link to a folder is left as a folder is");
+
+        // A second link to nothing of the same name does not replace the
+        // first in failed/, which itself points nowhere.
+        std::os::unix::fs::symlink(elsewhere.path().join("gone-too.json"), dir.path().join("b-dangling.json")).unwrap();
+        let out = watch();
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+        let first = std::fs::read_link(dir.path().join("failed/b-dangling.json")).unwrap();
+        let second = std::fs::read_link(dir.path().join("failed/b-dangling.json.1")).unwrap();
+        assert_eq!((first.file_name().unwrap(), second.file_name().unwrap()), ("gone.json".as_ref(), "gone-too.json".as_ref()));
+        assert!(dir.path().join("failed/b-dangling.json.1.reason.txt").exists());
     }
 }
