@@ -55,7 +55,7 @@ impl<'a> Object<'a> {
         self.0.iter().map(|(_, v)| v)
     }
 
-    pub fn values_mut(&mut self) -> impl Iterator<Item = (&str, &mut Json<'a>)> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Json<'a>)> {
         self.0.iter_mut().map(|(k, v)| (&**k, v))
     }
 

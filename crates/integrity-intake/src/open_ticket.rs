@@ -843,7 +843,7 @@ fn strip_nul(value: &mut Json<'_>) -> Option<(String, usize)> {
                     });
                     *object = Object::from_entries(cleaned.collect::<Vec<_>>());
                 }
-                for (k, v) in object.values_mut() {
+                for (k, v) in object.iter_mut() {
                     walk(v, &format!("{path}.{k}"), first, count);
                 }
             }

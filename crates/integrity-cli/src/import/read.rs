@@ -94,8 +94,7 @@ impl Source {
                         .and_then(|intake| prepare(intake, None))
                         .map_or_else(Parsed::Refused, Parsed::Ticket),
                 };
-                workers.in_place_scope(|scope| {
-                    let mut parsing = Parsing::new(scope, &parse, batches);
+                parse_batches(&workers, &parse, batches, |parsing| {
                     let mut batch = Vec::with_capacity(BATCH);
                     let several = files.len() > 1;
                     for file in files {
@@ -104,7 +103,6 @@ impl Source {
                         });
                     }
                     parsing.start(batch);
-                    parsing.finish();
                 });
             }
             Source::Documents {
@@ -132,8 +130,7 @@ impl Source {
                         announce: true,
                     }
                 };
-                workers.in_place_scope(|scope| {
-                    let mut parsing = Parsing::new(scope, &parse, batches);
+                parse_batches(&workers, &parse, batches, |parsing| {
                     let mut batch = Vec::with_capacity(DOCUMENT_BATCH);
                     for file in files {
                         for document in gather_documents(file) {
@@ -144,7 +141,6 @@ impl Source {
                         }
                     }
                     parsing.start(batch);
-                    parsing.finish();
                 });
             }
         }
@@ -155,34 +151,48 @@ impl Source {
 /// A batch parsed, or the panic that stopped its parsing.
 type Outcome = std::thread::Result<Vec<Input>>;
 
-/// The batches handed to the parsing threads and not yet sent on, oldest
-/// first. Each is sent after every batch before it, so the order holds.
-struct Parsing<'a, 'scope, T, F> {
-    scope: &'a rayon::Scope<'scope>,
+/// Runs `gather` on this thread; the batches it starts are parsed on the
+/// `workers` with `parse` and sent on to `batches` in the order started.
+fn parse_batches<'scope, T, F>(
+    workers: &rayon::ThreadPool,
     parse: &'scope F,
-    batches: &'a Batches,
-    pending: VecDeque<mpsc::Receiver<Outcome>>,
-    _inputs: std::marker::PhantomData<T>,
-}
-
-impl<'a, 'scope, T, F> Parsing<'a, 'scope, T, F>
-where
+    batches: &Batches,
+    gather: impl FnOnce(&mut Parsing<'_, 'scope, F>),
+) where
     T: Send + 'scope,
     F: Fn(T) -> Input + Sync,
 {
-    fn new(scope: &'a rayon::Scope<'scope>, parse: &'scope F, batches: &'a Batches) -> Self {
-        Parsing {
+    workers.in_place_scope(|scope| {
+        let mut parsing = Parsing {
             scope,
             parse,
             batches,
             pending: VecDeque::new(),
-            _inputs: std::marker::PhantomData,
+        };
+        gather(&mut parsing);
+        while !parsing.pending.is_empty() {
+            parsing.send_oldest();
         }
-    }
+    });
+}
 
+/// The batches handed to the parsing threads and not yet sent on, oldest
+/// first. Each is sent after every batch before it, so the order holds.
+struct Parsing<'a, 'scope, F> {
+    scope: &'a rayon::Scope<'scope>,
+    parse: &'scope F,
+    batches: &'a Batches,
+    pending: VecDeque<mpsc::Receiver<Outcome>>,
+}
+
+impl<'scope, F> Parsing<'_, 'scope, F> {
     /// Hands `batch` to the parsing threads, first waiting for the oldest
     /// batch (and sending it on) when enough are being parsed.
-    fn start(&mut self, batch: Vec<Gathered<T>>) {
+    fn start<T>(&mut self, batch: Vec<Gathered<T>>)
+    where
+        T: Send + 'scope,
+        F: Fn(T) -> Input + Sync,
+    {
         if batch.is_empty() {
             return;
         }
@@ -212,12 +222,6 @@ where
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
             // The job ended without a word: only if it could not run at all.
             Err(_) => panic!("a batch's parsing ended without its result"),
-        }
-    }
-
-    fn finish(mut self) {
-        while !self.pending.is_empty() {
-            self.send_oldest();
         }
     }
 }
@@ -455,12 +459,10 @@ mod tests {
                 .num_threads(2)
                 .build()
                 .unwrap();
-            workers.in_place_scope(|scope| {
-                let mut parsing = Parsing::new(scope, &parse, &batches);
+            parse_batches(&workers, &parse, &batches, |parsing| {
                 for start in (0..400).step_by(100) {
                     parsing.start((start..start + 100).map(Gathered::Input).collect());
                 }
-                parsing.finish();
             });
         });
         let panicked = reading.join().is_err();
